@@ -1,0 +1,37 @@
+import type { InfoReply } from '../../protocol/messages.js';
+import { BuilderError } from '../../shared/errors.js';
+import { usageError } from '../../shared/cli.js';
+import type { Command } from '../command.js';
+import { paint, printJson } from '../output.js';
+import { request } from '../request.js';
+
+/** Renders `info` for people. */
+export function renderInfo(info: InfoReply): string {
+  const out: string[] = [];
+  out.push(paint.bold(`schedule (${info.schedule.length})`));
+  for (const e of info.schedule)
+    out.push(`  ${e.name}  ${e.platform}  ${e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : e.period}  next: ${e.next ?? 'on execute only'}`);
+  out.push(paint.bold('queues'));
+  if (info.queues.length === 0) out.push('  (none)');
+  for (const q of info.queues) out.push(`  ${q.platform}${q.paused ? paint.yellow(' (paused)') : ''}: ${q.jobs.length ? q.jobs.map((j) => j.name).join(', ') : '(empty)'}`);
+  out.push(paint.bold(`running (${info.running.length})`));
+  for (const r of info.running) out.push(`  ${r.run_id}  ${r.name}  ${r.platform}  since ${r.started}  on ${r.worker}`);
+  out.push(paint.bold(`workers (${info.workers.length})`));
+  for (const w of info.workers) out.push(`  ${w.id}  ${w.platform}  ${w.hostname}  ${w.peer}  since ${w.since}  ${w.run_id ? `running ${w.run_id}` : 'idle'}`);
+  if (info.dropped.length) out.push(paint.bold('dropped platforms: ') + info.dropped.join(', '));
+  return out.join('\n');
+}
+
+export const info: Command = {
+  name: 'info',
+  summary: 'show the schedule, queues, running jobs, workers and dropped platforms',
+  usage: 'info',
+  flags: [],
+  async run({ remote, json, args }) {
+    if (args._.length > 0) usageError(`unexpected argument "${args._[0]}"`);
+    const r = await request(remote, { type: 'info' });
+    if (r.type !== 'info_reply') throw new BuilderError('bad_reply', `unexpected reply "${r.type}" to info`);
+    if (json) printJson(r.info);
+    else console.log(renderInfo(r.info));
+  },
+};

@@ -1,0 +1,42 @@
+import { intFlag, usageError } from '../../shared/cli.js';
+import { checkRunId } from '../../protocol/decode.js';
+import { describeOutcome } from '../../protocol/types.js';
+import { reason } from '../../shared/errors.js';
+import type { Command } from '../command.js';
+import { paint } from '../output.js';
+import { open, reply } from '../request.js';
+
+export const observe: Command = {
+  name: 'observe',
+  summary: "print a run's console: what came before, then live until it ends",
+  usage: `observe RUN_ID [--from N]
+  --from N  start at line N (0-based), e.g. to resume after a dropped connection.
+  --json prints one JSON object per line: {"n","t","line"}, then {"outcome"}.`,
+  flags: ['from'],
+  async run({ remote, json, args }) {
+    if (args._.length !== 1) usageError('observe takes one RUN_ID (see: builder-client info)');
+    let runId: string;
+    try {
+      runId = checkRunId(String(args._[0]));
+    } catch (e) {
+      return usageError(reason(e));
+    }
+    const from = args.from === undefined ? 0 : intFlag('--from', args.from, 0, Number.MAX_SAFE_INTEGER);
+    const conn = await open(remote, { type: 'observe', run_id: runId, from });
+    try {
+      for (;;) {
+        const m = await reply(conn);
+        if (m.type === 'output') {
+          if (json) process.stdout.write(JSON.stringify({ n: m.n, t: m.t, line: m.line }) + '\n');
+          else process.stdout.write(m.line + '\n');
+        } else if (m.type === 'run_end') {
+          if (json) process.stdout.write(JSON.stringify({ outcome: m.outcome }) + '\n');
+          else process.stderr.write(paint.dim(`-- ${runId}: ${m.outcome ? describeOutcome(m.outcome) : 'no outcome recorded'}\n`));
+          return;
+        }
+      }
+    } finally {
+      conn.destroy();
+    }
+  },
+};

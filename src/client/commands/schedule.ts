@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { checkName } from '../../protocol/decode.js';
+import type { ScheduleSpec } from '../../protocol/messages.js';
+import { PERIODS, type Period } from '../../protocol/types.js';
+import { checkCron } from '../../schedule/next-run.js';
+import { intFlag, usageError } from '../../shared/cli.js';
+import { BuilderError, reason } from '../../shared/errors.js';
+import type { Command } from '../command.js';
+import { printSuccess } from '../output.js';
+import { request } from '../request.js';
+
+/** Checks a name argument, turning a bad one into a usage error. */
+export function nameArg(what: string, v: string | undefined): string {
+  if (v === undefined) usageError(`missing ${what.toUpperCase()} (see --help)`);
+  try {
+    return checkName(what, v);
+  } catch (e) {
+    return usageError(reason(e));
+  }
+}
+
+export const schedule: Command = {
+  name: 'schedule',
+  summary: 'add a job to the schedule',
+  usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap]
+  SCRIPT is a file; its #! line decides the interpreter (/bin/sh without one).
+  A period other than never queues the first run at once; never runs only on execute.`,
+  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap'],
+  booleans: ['allow-overlap'],
+  async run({ remote, json, args }) {
+    const [n, p, file, extra] = args._;
+    if (extra !== undefined) usageError(`unexpected argument "${extra}"`);
+    const name = nameArg('job', n);
+    const platform = nameArg('platform', p);
+    if (file === undefined) usageError('missing SCRIPT (a file with the job script)');
+    let script: string;
+    try {
+      script = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new BuilderError('bad_script', `cannot read script ${file}: ${reason(e)}`);
+    }
+    const period = String(args.period ?? 'never');
+    if (!(PERIODS as readonly string[]).includes(period)) usageError(`bad --period "${period}": use ${PERIODS.join(', ')}`);
+    const spec: ScheduleSpec = { name, platform, script, period: period as Period };
+    if (args.cron !== undefined) {
+      if (args.period !== undefined) usageError('--period and --cron exclude each other');
+      spec.cron = String(args.cron);
+      spec.tz = String(args.tz ?? 'UTC');
+      try {
+        checkCron(spec.cron, spec.tz);
+      } catch (e) {
+        usageError(reason(e));
+      }
+    } else if (args.tz !== undefined) usageError('--tz only applies with --cron');
+    if (args.timeout !== undefined) spec.timeout_s = intFlag('--timeout', args.timeout, 1, 7 * 24 * 3600);
+    if (args['allow-overlap']) spec.allow_overlap = true;
+    const r = await request(remote, { type: 'schedule', job: spec });
+    printSuccess(json, r.type === 'success' ? r.message : `scheduled ${name}`);
+  },
+};

@@ -1,0 +1,50 @@
+import mri from 'mri';
+import { parseRemote } from '../protocol/dial.js';
+import { checkFlags, runMain, usageError } from '../shared/cli.js';
+import { setVerbose } from '../shared/log.js';
+import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import type { Command } from './command.js';
+import { execute } from './commands/execute.js';
+import { info } from './commands/info.js';
+import { observe } from './commands/observe.js';
+import { schedule } from './commands/schedule.js';
+import { unschedule } from './commands/unschedule.js';
+
+/** Every command, by the name typed on the command line. */
+const COMMANDS: Command[] = [schedule, unschedule, execute, info, observe];
+const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version'];
+
+function help(): string {
+  return `usage: builder-client [--remote HOST:PORT] [--json] COMMAND [ARGS]
+
+commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
+
+options:
+  -r, --remote HOST:PORT  the server (default $BUILDER_REMOTE, else 127.0.0.1:1234)
+  --json                  machine-readable output
+  --verbose               stack traces for internal errors
+  --version, -h, --help   (builder-client COMMAND --help for one command)
+
+exit codes: 0 ok, 123 failure (the server refused, or is unreachable),
+124 bad usage, 125 internal error`;
+}
+
+void runMain(async (argv) => {
+  const booleans = ['json', 'verbose', 'help', 'version', ...COMMANDS.flatMap((c) => c.booleans ?? [])];
+  const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote'] });
+  const name = args._[0];
+  if (args.version) return void console.log(`builder-client ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  if (name === undefined) {
+    if (args.help) return void console.log(help());
+    usageError('missing COMMAND (see builder-client --help)');
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) usageError(`unknown command "${name}" (see builder-client --help)`);
+  if (args.help) return void console.log(`usage: builder-client [--remote HOST:PORT] [--json] ${cmd.usage}`);
+  for (const b of booleans) if (!cmd.flags.includes(b) && !GLOBAL.includes(b) && args[b] === false) delete args[b];
+  checkFlags(`builder-client ${cmd.name}`, args, [...GLOBAL, ...cmd.flags]);
+  setVerbose(args.verbose === true);
+  const remote = parseRemote(String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
+  return cmd.run({ remote, json: args.json === true, args: { ...args, _: args._.slice(1).map(String) } });
+});

@@ -1,0 +1,38 @@
+import type { Connection } from '../protocol/connection.js';
+import { decodeServerMessage } from '../protocol/decode.js';
+import { dial, type Remote } from '../protocol/dial.js';
+import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
+import { BuilderError, reason } from '../shared/errors.js';
+
+/** Opens a client connection and sends one command; the caller reads the replies. */
+export async function open(remote: Remote, msg: ClientMessage): Promise<Connection> {
+  const { conn } = await dial(remote, { role: 'client', ...(process.env.BUILDER_TOKEN ? { token: process.env.BUILDER_TOKEN } : {}) });
+  await conn.send(msg);
+  return conn;
+}
+
+/** Reads the next server line; a `failure` becomes a BuilderError with the server's message. */
+export async function reply(conn: Connection): Promise<ServerMessage> {
+  let m: ServerMessage;
+  try {
+    m = decodeServerMessage(await conn.readLine());
+  } catch (e) {
+    conn.destroy();
+    throw new BuilderError('no_reply', `${conn.peer}: no answer from the server: ${reason(e)}`, { cause: e });
+  }
+  if (m.type === 'failure') {
+    conn.destroy();
+    throw new BuilderError(m.code ?? 'failure', m.message);
+  }
+  return m;
+}
+
+/** Sends one command and returns its single reply. */
+export async function request(remote: Remote, msg: ClientMessage): Promise<ServerMessage> {
+  const conn = await open(remote, msg);
+  try {
+    return await reply(conn);
+  } finally {
+    conn.destroy();
+  }
+}

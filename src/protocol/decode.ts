@@ -1,0 +1,216 @@
+import { BuilderError } from '../shared/errors.js';
+import type { ClientMessage, Hello, ScheduleSpec, ServerMessage, WorkerMessage } from './messages.js';
+import { NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
+
+// The only place untyped JSON becomes a message: every field is checked here,
+// so the rest of the code can trust what it gets.
+
+type Obj = Record<string, unknown>;
+
+function bad(what: string): never {
+  throw new BuilderError('bad_message', what);
+}
+
+function parseObject(line: string): Obj {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    bad(`not JSON: ${JSON.stringify(line.slice(0, 60))}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('a message must be a JSON object');
+  if (typeof (v as Obj).type !== 'string') bad('a message needs a string "type"');
+  return v as Obj;
+}
+
+function str(o: Obj, k: string, max = 1 << 20): string {
+  const v = o[k];
+  if (typeof v !== 'string') bad(`${String(o.type)}: field "${k}" must be a string`);
+  if (v.length > max) bad(`${String(o.type)}: field "${k}" is longer than ${max}`);
+  return v;
+}
+function optStr(o: Obj, k: string, max?: number): string | undefined {
+  return o[k] === undefined || o[k] === null ? undefined : str(o, k, max);
+}
+function int(o: Obj, k: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    bad(`${String(o.type)}: field "${k}" must be an integer from ${min} to ${max}`);
+  return v;
+}
+function optInt(o: Obj, k: string, min?: number, max?: number): number | undefined {
+  return o[k] === undefined || o[k] === null ? undefined : int(o, k, min, max);
+}
+function obj(o: Obj, k: string): Obj {
+  const v = o[k];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(`${String(o.type)}: field "${k}" must be an object`);
+  return v as Obj;
+}
+
+/** Checks a job or platform name against NAME_RE; returns it. */
+export function checkName(what: string, v: string): string {
+  if (!NAME_RE.test(v)) bad(`bad ${what} name ${JSON.stringify(v.slice(0, 120))}: use ${NAME_RULE}`);
+  return v;
+}
+
+const RUN_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Checks a run id is a lowercase UUID (it becomes a directory name). */
+export function checkRunId(v: string): string {
+  if (!RUN_ID_RE.test(v)) bad(`bad run id ${JSON.stringify(v.slice(0, 60))}: expected a UUID`);
+  return v;
+}
+
+function period(o: Obj, k: string): Period {
+  const v = str(o, k);
+  if (!(PERIODS as readonly string[]).includes(v)) bad(`bad period "${v}": use ${PERIODS.join(', ')}`);
+  return v as Period;
+}
+
+/** Decodes an outcome object (also used for spool records). */
+export function decodeOutcome(o: Obj): Outcome {
+  switch (o.kind) {
+    case 'exited':
+      return { kind: 'exited', code: int(o, 'code', 0, 255) };
+    case 'signalled':
+      return { kind: 'signalled', signal: int(o, 'signal', 0, 255) };
+    case 'stopped':
+      return { kind: 'stopped', signal: int(o, 'signal', 0, 255) };
+    case 'failed':
+      return { kind: 'failed', message: str(o, 'message', 4096) };
+    default:
+      return bad(`unknown outcome kind ${JSON.stringify(o.kind)}`);
+  }
+}
+
+function facts(o: Obj): WorkerFacts {
+  return {
+    platform: checkName('platform', str(o, 'platform', 100)),
+    hostname: str(o, 'hostname', 255),
+    os: str(o, 'os', 100),
+    release: str(o, 'release', 100),
+    arch: str(o, 'arch', 100),
+    cpus: int(o, 'cpus', 0, 1 << 20),
+    memory: int(o, 'memory'),
+    version: str(o, 'version', 100),
+  };
+}
+
+/** Decodes the first line of a connection. */
+export function decodeHello(line: string): Hello {
+  const o = parseObject(line);
+  if (o.type !== 'hello') bad(`expected a hello first, got "${String(o.type)}"`);
+  const version = int(o, 'version');
+  const token = optStr(o, 'token', 4096);
+  if (o.role === 'client') return { type: 'hello', role: 'client', version, token };
+  if (o.role === 'worker') return { type: 'hello', role: 'worker', version, token, worker: facts(obj(o, 'worker')) };
+  return bad(`hello: role must be "client" or "worker"`);
+}
+
+/** Decodes a schedule spec from a client (or a `schedule --from` file line). */
+export function decodeScheduleSpec(o: Obj): ScheduleSpec {
+  const spec: ScheduleSpec = {
+    name: checkName('job', str(o, 'name', 100)),
+    platform: checkName('platform', str(o, 'platform', 100)),
+    script: str(o, 'script', 1 << 20),
+    period: o.period === undefined ? 'never' : period(o, 'period'),
+  };
+  const cron = optStr(o, 'cron', 200);
+  if (cron !== undefined) spec.cron = cron;
+  const tz = optStr(o, 'tz', 100);
+  if (tz !== undefined) spec.tz = tz;
+  const timeout = optInt(o, 'timeout_s', 1, 7 * 24 * 3600);
+  if (timeout !== undefined) spec.timeout_s = timeout;
+  if (o.allow_overlap !== undefined) spec.allow_overlap = o.allow_overlap === true;
+  return spec;
+}
+
+/** Decodes one command line from a client. */
+export function decodeClientMessage(line: string): ClientMessage {
+  const o = parseObject(line);
+  switch (o.type) {
+    case 'schedule':
+      return { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }) };
+    case 'unschedule':
+      return { type: 'unschedule', name: checkName('job', str(o, 'name', 100)) };
+    case 'execute': {
+      const platform = optStr(o, 'platform', 100);
+      const m: ClientMessage = { type: 'execute', name: checkName('job', str(o, 'name', 100)) };
+      if (platform !== undefined) m.platform = checkName('platform', platform);
+      return m;
+    }
+    case 'info':
+      return { type: 'info' };
+    case 'observe': {
+      const from = optInt(o, 'from');
+      const m: ClientMessage = { type: 'observe', run_id: checkRunId(str(o, 'run_id', 36)) };
+      if (from !== undefined) m.from = from;
+      return m;
+    }
+    default:
+      return bad(`unknown client command "${String(o.type)}"`);
+  }
+}
+
+/** Decodes one line from a worker. */
+export function decodeWorkerMessage(line: string): WorkerMessage {
+  const o = parseObject(line);
+  switch (o.type) {
+    case 'job_requested':
+      return { type: 'job_requested' };
+    case 'heartbeat':
+      return { type: 'heartbeat' };
+    case 'output':
+      return { type: 'output', run_id: checkRunId(str(o, 'run_id', 36)), t: int(o, 't'), line: str(o, 'line') };
+    case 'artifact':
+      return {
+        type: 'artifact',
+        run_id: checkRunId(str(o, 'run_id', 36)),
+        path: str(o, 'path', 4096),
+        size: int(o, 'size'),
+        mode: int(o, 'mode', 0, 0o7777),
+      };
+    case 'job_finished':
+      return { type: 'job_finished', run_id: checkRunId(str(o, 'run_id', 36)), outcome: decodeOutcome(obj(o, 'outcome')) };
+    default:
+      return bad(`unknown worker message "${String(o.type)}"`);
+  }
+}
+
+/** Decodes one line from the server (worker and client side). */
+export function decodeServerMessage(line: string): ServerMessage {
+  const o = parseObject(line);
+  switch (o.type) {
+    case 'welcome':
+      return { type: 'welcome', version: int(o, 'version'), server: str(o, 'server'), heartbeat_ms: int(o, 'heartbeat_ms', 1) };
+    case 'failure':
+      return { type: 'failure', message: str(o, 'message'), code: optStr(o, 'code') };
+    case 'success':
+      return { type: 'success', message: str(o, 'message') };
+    case 'heartbeat':
+      return { type: 'heartbeat' };
+    case 'cancel':
+      return { type: 'cancel', run_id: checkRunId(str(o, 'run_id', 36)), reason: str(o, 'reason') };
+    case 'output':
+      return { type: 'output', run_id: str(o, 'run_id'), n: int(o, 'n'), t: int(o, 't'), line: str(o, 'line') };
+    case 'run_end':
+      return { type: 'run_end', run_id: str(o, 'run_id'), outcome: o.outcome === null ? null : decodeOutcome(obj(o, 'outcome')) };
+    case 'job': {
+      const j = obj(o, 'job');
+      return {
+        type: 'job',
+        run_id: checkRunId(str(o, 'run_id', 36)),
+        job: {
+          name: checkName('job', str(j, 'name', 100)),
+          platform: checkName('platform', str(j, 'platform', 100)),
+          script: str(j, 'script'),
+          timeout_s: int(j, 'timeout_s', 1),
+        },
+      };
+    }
+    case 'info_reply':
+      // The reply's shape is the server's own; clients only render it.
+      return { type: 'info_reply', info: obj(o, 'info') as never };
+    default:
+      return bad(`unknown server message "${String(o.type)}"`);
+  }
+}

@@ -1,0 +1,57 @@
+import net from 'node:net';
+import { BuilderError, reason } from '../shared/errors.js';
+import { PROTOCOL_VERSION } from '../shared/version.js';
+import { Connection } from './connection.js';
+import { decodeServerMessage } from './decode.js';
+import type { Hello, ServerMessage } from './messages.js';
+
+/** A parsed HOST:PORT. */
+export interface Remote {
+  host: string;
+  port: number;
+}
+
+/** Parses `HOST:PORT` (IPv6 as `[::1]:1234`); a bare host gets port 1234. */
+export function parseRemote(text: string): Remote {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text.trim());
+  const port = m?.[3] === undefined ? 1234 : Number(m[3]);
+  if (!m || port < 1 || port > 65535)
+    throw new BuilderError('bad_remote', `bad remote "${text}": expected HOST:PORT, e.g. 127.0.0.1:1234`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** A hello without its type and version (dial adds them). */
+export type HelloBody = Hello extends infer H ? (H extends unknown ? Omit<H, 'type' | 'version'> : never) : never;
+
+/** Connects, sends the hello and waits for the welcome; fails with a one-line, actionable error. */
+export async function dial(remote: Remote, hello: HelloBody): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
+  const where = `${remote.host}:${remote.port}`;
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect({ host: remote.host, port: remote.port });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  }).catch((e: unknown) => {
+    throw new BuilderError('connect_failed', `cannot connect to ${where}: ${reason(e)} (is builder-server running? see --remote / BUILDER_REMOTE)`, { cause: e });
+  });
+  const conn = new Connection(socket, where);
+  await conn.send({ type: 'hello', version: PROTOCOL_VERSION, ...hello });
+  let first: ServerMessage;
+  try {
+    first = decodeServerMessage(await conn.readLine());
+  } catch (e) {
+    conn.destroy();
+    throw new BuilderError('handshake_failed', `${where}: no welcome from the server: ${reason(e)}`, { cause: e });
+  }
+  if (first.type === 'failure') {
+    conn.destroy();
+    throw new BuilderError(first.code ?? 'refused', `${where} refused the connection: ${first.message}`);
+  }
+  if (first.type !== 'welcome') {
+    conn.destroy();
+    throw new BuilderError('handshake_failed', `${where}: expected a welcome, got "${first.type}"`);
+  }
+  return { conn, welcome: first };
+}

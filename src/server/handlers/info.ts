@@ -1,0 +1,41 @@
+import type { Connection } from '../../protocol/connection.js';
+import type { InfoReply } from '../../protocol/messages.js';
+import type { ServerState } from '../state.js';
+
+/** The queue time a file name of ours encodes (its order key is microseconds). */
+function queuedAt(file: string): string {
+  const m = /^(\d{16})-/.exec(file);
+  return m ? new Date(Math.floor(Number(m[1]) / 1000)).toISOString() : '';
+}
+
+/** `info`: the schedule, queues, running jobs, connected workers and dropped platforms. */
+export async function handleInfo(state: ServerState, conn: Connection): Promise<void> {
+  const platforms = new Set([...state.queues.platforms(), ...state.paused]);
+  const info: InfoReply = {
+    schedule: [...state.schedule.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((e) => ({ name: e.name, platform: e.platform, period: e.period, ...(e.cron ? { cron: e.cron, tz: e.tz } : {}), next: e.next })),
+    queues: [...platforms].sort().map((platform) => ({
+      platform,
+      paused: state.paused.has(platform),
+      jobs: state.queues.list(platform).map((q) => ({ name: q.name, queued: queuedAt(q.file), retries: 0 })),
+    })),
+    running: [...state.runs.values()].map((r) => ({
+      run_id: r.record.run_id,
+      name: r.record.job.name,
+      platform: r.record.job.platform,
+      started: r.record.started,
+      worker: `${r.worker.id} (${r.worker.facts.hostname})`,
+    })),
+    workers: [...state.workers.values()].map((w) => ({
+      id: w.id,
+      platform: w.facts.platform,
+      hostname: w.facts.hostname,
+      peer: w.conn.peer,
+      since: w.since,
+      run_id: w.runId,
+    })),
+    dropped: [...state.dropped].sort(),
+  };
+  await conn.send({ type: 'info_reply', info });
+}

@@ -1,0 +1,83 @@
+// The in-memory mirror of queue/<platform>/: file names in queue order and
+// the job name each holds. The spool stays the truth; `reconcile` makes the
+// mirror agree with a fresh directory listing after a hand edit.
+
+/** One queued job as the server tracks it. */
+export interface Queued {
+  file: string;
+  name: string;
+}
+
+/** The job name encoded in a queue file name written by us (`<order>-<name>.json`), or null. */
+export function nameFromQueueFile(file: string): string | null {
+  return /^\d{16}-(.+)\.json$/.exec(file)?.[1] ?? null;
+}
+
+function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]!.file < file) lo = mid + 1;
+    else hi = mid;
+  }
+  return { found: lo < list.length && list[lo]!.file === file, at: lo };
+}
+
+/** Per-platform FIFO queues in file-name order. */
+export class Queues {
+  private byPlatform = new Map<string, Queued[]>();
+
+  /** Platforms that have (or had) a queue. */
+  platforms(): string[] {
+    return [...this.byPlatform.keys()].sort();
+  }
+
+  /** The queue of one platform, in order (do not mutate). */
+  list(platform: string): readonly Queued[] {
+    return this.byPlatform.get(platform) ?? [];
+  }
+
+  /** Total queued jobs. */
+  size(): number {
+    let n = 0;
+    for (const q of this.byPlatform.values()) n += q.length;
+    return n;
+  }
+
+  /** Whether a job of this name waits on the platform's queue. */
+  has(platform: string, name: string): boolean {
+    return this.list(platform).some((q) => q.name === name);
+  }
+
+  /** Adds an entry (idempotent). */
+  add(platform: string, q: Queued): void {
+    let list = this.byPlatform.get(platform);
+    if (!list) this.byPlatform.set(platform, (list = []));
+    const { found, at } = indexOf(list, q.file);
+    if (!found) list.splice(at, 0, q);
+  }
+
+  /** Removes an entry (idempotent). */
+  remove(platform: string, file: string): void {
+    const list = this.byPlatform.get(platform);
+    if (!list) return;
+    const { found, at } = indexOf(list, file);
+    if (found) list.splice(at, 1);
+  }
+
+  /** Removes a whole platform's queue from memory. */
+  clear(platform: string): void {
+    this.byPlatform.delete(platform);
+  }
+
+  /** Makes the mirror match a listing: returns the files that are new (their names must be resolved by the caller). */
+  reconcile(platform: string, files: string[]): { added: string[]; removed: number } {
+    const now = new Set(files);
+    const list = this.byPlatform.get(platform) ?? [];
+    const kept = list.filter((q) => now.has(q.file));
+    const known = new Set(kept.map((q) => q.file));
+    this.byPlatform.set(platform, kept);
+    return { added: files.filter((f) => !known.has(f)), removed: list.length - kept.length };
+  }
+}

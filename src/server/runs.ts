@@ -1,0 +1,149 @@
+import { Writable } from 'node:stream';
+import type { ArtifactInfo, Outcome } from '../protocol/types.js';
+import { describeOutcome } from '../protocol/types.js';
+import type { Connection } from '../protocol/connection.js';
+import { reason } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import type { ResultRecord, RunRecord } from '../spool/records.js';
+import { ConsoleLog } from './console-log.js';
+import { enqueueJob } from './dispatch.js';
+import type { RunState, ServerState, WorkerPeer } from './state.js';
+
+// The running table: a run starts when a worker gets its job and ends
+// exactly once, either with the worker's job_finished or as lost (connection
+// gone, heartbeats stopped, timeout). Messages for any other run id are from
+// a stale attempt and are rejected.
+
+/** Starts tracking a claimed run and sends the job to its worker. */
+export async function startRun(state: ServerState, record: RunRecord, worker: WorkerPeer): Promise<void> {
+  const console = new ConsoleLog(state.spool.consolePath(record.run_id));
+  await console.open();
+  const run: RunState = { record, worker, console, artifacts: [], deadline: null, stopReason: null, done: false };
+  state.runs.set(record.run_id, run);
+  worker.runId = record.run_id;
+  const timeoutMs = record.job.timeout_s * 1000;
+  run.deadline = setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`), timeoutMs);
+  log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
+  try {
+    await worker.conn.send({ type: 'job', run_id: record.run_id, job: record.job });
+  } catch (e) {
+    void loseRun(state, run, `worker lost before it got the job: ${reason(e)}`);
+  }
+}
+
+/**
+ * Asks the worker to stop a run (kill its process group). If it does not
+ * report within the grace period, the run is recorded as lost.
+ */
+export function stopRun(state: ServerState, run: RunState, why: string): void {
+  if (run.done || run.stopReason) return;
+  run.stopReason = why;
+  log('warn', `${run.record.job.name}: ${why}; stopping it on worker ${run.worker.id}`, run.record.run_id);
+  run.worker.conn.send({ type: 'cancel', run_id: run.record.run_id, reason: why }).catch(() => undefined);
+  run.deadline = setTimeout(() => {
+    run.worker.conn.destroy();
+    void loseRun(state, run, `${why}; the worker did not stop it within ${state.config.killGraceS} s`);
+  }, state.config.killGraceS * 1000);
+}
+
+/** The run a worker may report on, or null (stale attempt, or not its run). */
+export function ownRun(state: ServerState, w: WorkerPeer, runId: string): RunState | null {
+  const run = state.runs.get(runId);
+  if (!run || run.done || run.worker !== w) {
+    log('warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
+    return null;
+  }
+  return run;
+}
+
+/** Stores one output line of a run. */
+export function recordOutput(run: RunState, t: number, line: string): void {
+  run.console.append({ t, line });
+}
+
+/** Streams one announced artifact from the worker's connection into the run's directory (or discards it for a stale run). */
+export async function receiveArtifact(state: ServerState, run: RunState | null, conn: Connection, a: ArtifactInfo): Promise<void> {
+  if (!run) {
+    await conn.readRaw(a.size, discard());
+    return;
+  }
+  let target;
+  try {
+    target = await state.spool.openArtifact(run.record.run_id, a.path, a.mode);
+  } catch (e) {
+    log('warn', `artifact refused: ${reason(e)}`, run.record.run_id);
+    run.console.append({ t: 0, line: `builder-server: artifact refused: ${reason(e)}` });
+    await conn.readRaw(a.size, discard());
+    return;
+  }
+  await conn.readRaw(a.size, target.stream);
+  await new Promise<void>((resolve, reject) => target.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777 });
+}
+
+function discard(): Writable {
+  return new Writable({ write: (_c, _e, cb) => cb() });
+}
+
+/** Records the worker's job_finished: the run is stored as a result. */
+export async function finishRun(state: ServerState, run: RunState, outcome: Outcome): Promise<void> {
+  if (run.done) return;
+  // A run the server stopped (timeout) is recorded as such, whatever signal it died of, and retried.
+  if (run.stopReason) return loseRun(state, run, run.stopReason);
+  await endRun(state, run, outcome, false);
+}
+
+/** Records a run as lost (worker gone, no heartbeat, timeout) and requeues its job unless its retries are used up. */
+export async function loseRun(state: ServerState, run: RunState, why: string): Promise<void> {
+  if (run.done) return;
+  const { job, retries } = run.record;
+  const retry = retries < state.config.retries && !state.dropped.has(job.platform) && !state.stopping;
+  const message = retry ? why : `${why} (gave up after ${retries + 1} attempts; waits for its next due time)`;
+  await endRun(state, run, { kind: 'failed', message }, retry);
+}
+
+async function endRun(state: ServerState, run: RunState, outcome: Outcome, requeue: boolean): Promise<void> {
+  run.done = true;
+  if (run.deadline) clearTimeout(run.deadline);
+  const { record } = run;
+  const id = record.run_id;
+  if (run.worker.runId === id) run.worker.runId = null;
+  try {
+    await run.console.close();
+  } catch (e) {
+    log('error', `console of ${record.job.name} could not be written: ${reason(e)}`, id);
+  }
+  if (requeue) {
+    try {
+      await enqueueJob(state, record.job, { front: true, retries: record.retries + 1 });
+      await state.spool.dropRunJob(id);
+      log('warn', `${record.job.name} requeued on ${record.job.platform} (attempt ${record.retries + 2})`, id);
+    } catch (e) {
+      log('error', `cannot requeue ${record.job.name}: ${reason(e)}; it is requeued at the next start`, id);
+      state.runs.delete(id);
+      return;
+    }
+  }
+  const result: ResultRecord = {
+    version: 1,
+    run_id: id,
+    job: record.job,
+    started: record.started,
+    finished: new Date().toISOString(),
+    outcome,
+    artifacts: run.artifacts,
+    console_lines: run.console.lines,
+    retries: record.retries,
+    worker: record.worker,
+  };
+  try {
+    const where = await state.spool.finishRun(result);
+    state.results.set(id, record.job.name);
+    log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
+  } catch (e) {
+    // Left in running/: the next start finishes or requeues it.
+    log('error', `cannot store the result of ${record.job.name} in ${state.spool.path('running', id)}: ${reason(e)}`, id);
+  }
+  state.runs.delete(id);
+  run.console.emit('stored', outcome);
+}

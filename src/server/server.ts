@@ -1,0 +1,41 @@
+import type net from 'node:net';
+import { log } from '../shared/log.js';
+import { Spool } from '../spool/spool.js';
+import { loadState } from './load.js';
+import { listen } from './listener.js';
+import { startScheduler, tick } from './scheduler.js';
+import { ServerState, type ServerConfig } from './state.js';
+import { watchSpool } from './watch.js';
+
+/** A started server: its bound address and a clean stop. */
+export interface RunningServer {
+  state: ServerState;
+  address: { ip: string; port: number };
+  stop(): Promise<void>;
+}
+
+/** Opens the spool, recovers it, listens and starts the schedule. */
+export async function startServer(config: ServerConfig): Promise<RunningServer> {
+  const spool = await Spool.open(config.dir);
+  const state = new ServerState(spool, config);
+  await loadState(state);
+  const listener: net.Server = await listen(state);
+  const addr = listener.address() as net.AddressInfo;
+  const stopWatch = watchSpool(state);
+  await tick(state);
+  const stopScheduler = startScheduler(state);
+  return {
+    state,
+    address: { ip: addr.address, port: addr.port },
+    async stop() {
+      state.stopping = true;
+      stopScheduler();
+      stopWatch();
+      listener.close();
+      // Runs in progress stay in running/: the next start requeues them.
+      for (const w of state.workers.values()) w.conn.destroy();
+      for (const r of state.runs.values()) if (r.deadline) clearTimeout(r.deadline);
+      log('info', 'stopped');
+    },
+  };
+}

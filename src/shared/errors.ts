@@ -1,0 +1,38 @@
+/** Exit codes kept from the original so existing scripts keep working. */
+export const EXIT = { ok: 0, failure: 123, usage: 124, internal: 125 } as const;
+
+/**
+ * The one error type for expected failures: a stable `code` for programs and a
+ * one-line message for people that names the object and the next step.
+ */
+export class BuilderError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'BuilderError';
+  }
+}
+
+/** A short human reason for any thrown value (errno codes spelled out). */
+export function reason(err: unknown): string {
+  if (err instanceof BuilderError) return err.message;
+  const e = err as NodeJS.ErrnoException;
+  const errno: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    ENOSPC: 'no space left on device',
+    ENOTDIR: 'not a directory',
+    EEXIST: 'already exists',
+    ECONNRESET: 'connection reset by peer',
+    EPIPE: 'broken pipe',
+    ETIMEDOUT: 'timed out',
+    EADDRINUSE: 'address already in use',
+  };
+  if (e && typeof e === 'object' && typeof e.code === 'string' && errno[e.code]) return errno[e.code]!;
+  if (e && typeof e === 'object' && typeof e.message === 'string') return e.message;
+  return String(err);
+}

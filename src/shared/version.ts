@@ -1,0 +1,7 @@
+declare const __BUILDER_VERSION__: string | undefined;
+
+/** The package version, baked in by build.mjs (a dev build from tsc says 0.0.0-dev). */
+export const VERSION: string = typeof __BUILDER_VERSION__ === 'string' ? __BUILDER_VERSION__ : '0.0.0-dev';
+
+/** The wire protocol version; peers with another version are refused on hello. */
+export const PROTOCOL_VERSION = 1;

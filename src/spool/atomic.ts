@@ -1,0 +1,49 @@
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** fsyncs a directory so that a rename into it survives a power cut. */
+export async function syncDir(dir: string): Promise<void> {
+  const fd = await fs.open(dir, 'r');
+  try {
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
+}
+
+/**
+ * Writes `data` to `path` so that after a crash the file is wholly old or
+ * wholly new: write into `tmpDir` (same file system), fsync, rename into
+ * place, fsync the target directory. Rejects on any failure: a failed write
+ * is never reported as success.
+ */
+export async function writeAtomic(tmpDir: string, path: string, data: string | Buffer): Promise<void> {
+  const tmp = join(tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = await fs.open(tmp, 'wx', 0o600);
+  try {
+    await fd.writeFile(data);
+    await fd.sync();
+  } finally {
+    await fd.close();
+  }
+  try {
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  await syncDir(dirname(path));
+}
+
+/** Renames and fsyncs both directories involved. */
+export async function renameDurable(from: string, to: string): Promise<void> {
+  await fs.rename(from, to);
+  await syncDir(dirname(to));
+  if (dirname(from) !== dirname(to)) await syncDir(dirname(from));
+}
+
+/** Pretty JSON with a trailing newline: what every spool record looks like on disk. */
+export function recordText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}

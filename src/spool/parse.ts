@@ -1,0 +1,106 @@
+import { checkName, decodeOutcome, decodeScheduleSpec } from '../protocol/decode.js';
+import { DEFAULT_TIMEOUT_S, type Job } from '../protocol/types.js';
+import { BuilderError } from '../shared/errors.js';
+import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
+
+// Records read from disk are validated here, at the boundary: a file an
+// operator edited by hand may be anything. Older versions are upgraded here.
+
+type Obj = Record<string, unknown>;
+
+function object(text: string, what: string): Obj {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new BuilderError('bad_record', `${what} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new BuilderError('bad_record', `${what} must be a JSON object`);
+  const o = v as Obj;
+  if (o.version !== undefined && o.version !== 1) throw new BuilderError('bad_record', `${what} has unknown version ${JSON.stringify(o.version)}`);
+  return o;
+}
+
+function need(cond: unknown, what: string): asserts cond {
+  if (!cond) throw new BuilderError('bad_record', what);
+}
+
+function isoOrNull(v: unknown, what: string): string | null {
+  if (v === null || v === undefined) return null;
+  need(typeof v === 'string' && !Number.isNaN(Date.parse(v)), `${what}: "next" must be an RFC 3339 time or null`);
+  return new Date(v).toISOString();
+}
+
+/** Parses a job object; `platform` defaults to the queue directory it sits in. */
+export function parseJob(v: unknown, what: string, platform?: string): Job {
+  need(typeof v === 'object' && v !== null, `${what}: "job" must be an object`);
+  const j = v as Obj;
+  need(typeof j.name === 'string', `${what}: job.name must be a string`);
+  need(typeof j.script === 'string', `${what}: job.script must be a string`);
+  const p = j.platform ?? platform;
+  need(typeof p === 'string', `${what}: job.platform must be a string`);
+  const t = j.timeout_s ?? DEFAULT_TIMEOUT_S;
+  need(typeof t === 'number' && Number.isInteger(t) && t > 0, `${what}: job.timeout_s must be a positive integer`);
+  return { name: checkName('job', j.name), platform: checkName('platform', p), script: j.script, timeout_s: t };
+}
+
+/** Parses schedule/<name>.json. */
+export function parseScheduleEntry(text: string, what: string): ScheduleEntry {
+  const o = object(text, what);
+  const spec = decodeScheduleSpec({ type: 'schedule entry', ...o });
+  return {
+    version: 1,
+    name: spec.name,
+    platform: spec.platform,
+    script: spec.script,
+    period: spec.period,
+    ...(spec.cron !== undefined ? { cron: spec.cron } : {}),
+    ...(spec.tz !== undefined ? { tz: spec.tz } : {}),
+    timeout_s: spec.timeout_s ?? DEFAULT_TIMEOUT_S,
+    next: isoOrNull(o.next, what),
+    ...(spec.allow_overlap ? { allow_overlap: true } : {}),
+  };
+}
+
+/** Parses queue/<platform>/<file>.json; a hand-written file may hold just {"job":{"name","script"}}. */
+export function parseQueueItem(text: string, what: string, platform: string): QueueItem {
+  const o = object(text, what);
+  const job = parseJob(o.job, what, platform);
+  need(job.platform === platform, `${what}: job.platform "${job.platform}" does not match its queue "${platform}"`);
+  const retries = o.retries ?? 0;
+  need(typeof retries === 'number' && Number.isInteger(retries) && retries >= 0, `${what}: retries must be a count`);
+  const queued = typeof o.queued === 'string' && !Number.isNaN(Date.parse(o.queued)) ? o.queued : new Date().toISOString();
+  return { version: 1, job, queued, retries };
+}
+
+/** Parses running/<id>/run.json. */
+export function parseRunRecord(text: string, what: string): RunRecord {
+  const o = object(text, what);
+  need(typeof o.run_id === 'string' && typeof o.started === 'string' && typeof o.queued === 'string', `${what}: run_id, queued and started are required`);
+  need(typeof o.worker === 'object' && o.worker !== null, `${what}: worker is required`);
+  return { ...(o as unknown as RunRecord), version: 1, job: parseJob(o.job, what), retries: Number(o.retries ?? 0) };
+}
+
+/** Parses results/<job>/<id>/result.json. */
+export function parseResultRecord(text: string, what: string): ResultRecord {
+  const o = object(text, what);
+  need(typeof o.run_id === 'string' && typeof o.started === 'string' && typeof o.finished === 'string', `${what}: run_id, started and finished are required`);
+  need(typeof o.outcome === 'object' && o.outcome !== null, `${what}: outcome is required`);
+  need(Array.isArray(o.artifacts), `${what}: artifacts must be a list`);
+  return {
+    ...(o as unknown as ResultRecord),
+    version: 1,
+    job: parseJob(o.job, what),
+    outcome: decodeOutcome(o.outcome as Obj),
+    console_lines: Number(o.console_lines ?? 0),
+    retries: Number(o.retries ?? 0),
+    worker: (o.worker as ResultRecord['worker']) ?? null,
+  };
+}
+
+/** Parses platforms/<platform>.json. */
+export function parsePlatformRecord(text: string, what: string): PlatformRecord {
+  const o = object(text, what);
+  need(typeof o.platform === 'string', `${what}: platform is required`);
+  return { version: 1, platform: checkName('platform', o.platform), dropped: o.dropped === true, paused: o.paused === true };
+}

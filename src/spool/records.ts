@@ -1,0 +1,70 @@
+import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from '../protocol/types.js';
+
+// The spool's records, one JSON file each, pretty-printed with a "version" field.
+// Layout (relative to the spool dir) is documented in README.md, "The spool".
+
+/** schedule/<name>.json — one scheduled job. */
+export interface ScheduleEntry {
+  version: 1;
+  name: string;
+  platform: string;
+  script: string;
+  period: Period;
+  /** A cron expression; when set it decides the next run instead of `period`. */
+  cron?: string;
+  /** IANA time zone for `cron` (UTC when absent). */
+  tz?: string;
+  timeout_s: number;
+  /** When the job is next due (RFC 3339), or null for `never`. */
+  next: string | null;
+  /** Queue again even while a previous run of this job is still running. */
+  allow_overlap?: boolean;
+}
+
+/** queue/<platform>/<order>-<name>.json — one job waiting for a worker of that platform. */
+export interface QueueItem {
+  version: 1;
+  job: Job;
+  queued: string;
+  /** How many attempts of this due run were already lost or timed out. */
+  retries: number;
+}
+
+/** running/<run-id>/run.json — one dispatched attempt. */
+export interface RunRecord {
+  version: 1;
+  run_id: string;
+  job: Job;
+  retries: number;
+  queued: string;
+  started: string;
+  worker: { id: string; peer: string; facts: WorkerFacts };
+}
+
+/** results/<job>/<run-id>/result.json — one finished run; console.ndjson and artifacts/ sit beside it. */
+export interface ResultRecord {
+  version: 1;
+  run_id: string;
+  job: Job;
+  started: string;
+  finished: string;
+  outcome: Outcome;
+  artifacts: ArtifactInfo[];
+  console_lines: number;
+  retries: number;
+  worker: { id: string; peer: string; facts: WorkerFacts } | null;
+}
+
+/** One line of console.ndjson: nanoseconds since the run started, and the line without its newline. */
+export interface ConsoleLine {
+  t: number;
+  line: string;
+}
+
+/** platforms/<platform>.json — operator state of a platform. */
+export interface PlatformRecord {
+  version: 1;
+  platform: string;
+  dropped: boolean;
+  paused: boolean;
+}

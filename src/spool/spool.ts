@@ -1,0 +1,297 @@
+import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { BuilderError, reason } from '../shared/errors.js';
+import { log } from '../shared/log.js';
+import { recordText, renameDurable, syncDir, writeAtomic } from './atomic.js';
+import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
+import { confineArtifactPath } from './paths.js';
+import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
+
+/** A queued job as listed: its file name (which orders the queue) and its record. */
+export interface QueuedFile {
+  file: string;
+  item: QueueItem;
+}
+
+const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 'quarantine'] as const;
+
+/**
+ * The spool: the only code that touches persistent state. Every record is
+ * written to tmp/, fsynced, renamed into place and its directory fsynced.
+ * A record that does not parse is moved to quarantine/ with a log line.
+ */
+export class Spool {
+  private lastKey = 0;
+
+  private constructor(readonly dir: string) {}
+
+  /** Opens (creating if needed) the spool at `dir` and sweeps tmp/ leftovers of torn writes. */
+  static async open(dir: string): Promise<Spool> {
+    const spool = new Spool(dir);
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    for (const sub of SUBDIRS) await fs.mkdir(join(dir, sub), { recursive: true });
+    for (const name of await fs.readdir(spool.path('tmp'))) {
+      log('warn', `spool: swept torn write tmp/${name}`);
+      await fs.rm(spool.path('tmp', name), { recursive: true, force: true });
+    }
+    return spool;
+  }
+
+  /** A path inside the spool. */
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  private write(rel: string[], value: unknown): Promise<void> {
+    return writeAtomic(this.path('tmp'), this.path(...rel), recordText(value));
+  }
+
+  /** Moves an unreadable file aside to quarantine/ with a `.reason` beside it; never deletes it. */
+  async quarantine(rel: string, why: string): Promise<void> {
+    const flat = `${new Date().toISOString().replace(/[:.]/g, '-')}-${rel.replace(/\//g, '_')}`;
+    log('error', `spool: ${rel}: ${why}; moved to quarantine/${flat}`);
+    try {
+      await renameDurable(this.path(rel), this.path('quarantine', flat));
+      await this.write(['quarantine', `${flat}.reason`], { version: 1, file: rel, reason: why });
+    } catch (e) {
+      log('error', `spool: cannot quarantine ${rel}: ${reason(e)}`);
+    }
+  }
+
+  /** Reads and parses one record; quarantines it when it does not parse; null when it is gone. */
+  private async readRecord<T>(rel: string, parse: (text: string, what: string) => T): Promise<T | null> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.path(rel), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    try {
+      return parse(text, rel);
+    } catch (e) {
+      await this.quarantine(rel, reason(e));
+      return null;
+    }
+  }
+
+  private async names(rel: string, suffix = '.json'): Promise<string[]> {
+    try {
+      return (await fs.readdir(this.path(rel))).filter((n) => n.endsWith(suffix) && !n.startsWith('.')).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  // --- schedule/<name>.json
+
+  /** Every schedule entry (bad ones quarantined). */
+  async listSchedule(): Promise<ScheduleEntry[]> {
+    const out: ScheduleEntry[] = [];
+    for (const f of await this.names('schedule')) {
+      const e = await this.readSchedule(f.slice(0, -5));
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** One schedule entry, null when absent (or quarantined). A file whose name disagrees with its content is quarantined. */
+  async readSchedule(name: string): Promise<ScheduleEntry | null> {
+    return this.readRecord(`schedule/${name}.json`, (text, what) => {
+      const e = parseScheduleEntry(text, what);
+      if (e.name !== name) throw new BuilderError('bad_record', `${what}: name "${e.name}" does not match the file name`);
+      return e;
+    });
+  }
+
+  /** Writes a schedule entry. */
+  putSchedule(e: ScheduleEntry): Promise<void> {
+    return this.write(['schedule', `${e.name}.json`], e);
+  }
+
+  /** Removes a schedule entry; false when there was none. */
+  async removeSchedule(name: string): Promise<boolean> {
+    return this.unlink(this.path('schedule', `${name}.json`));
+  }
+
+  private async unlink(p: string): Promise<boolean> {
+    try {
+      await fs.unlink(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+    await syncDir(join(p, '..'));
+    return true;
+  }
+
+  // --- queue/<platform>/<order>-<name>.json
+
+  /** Platforms that have a queue directory. */
+  async queuePlatforms(): Promise<string[]> {
+    return (await fs.readdir(this.path('queue'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  }
+
+  /** File names in a platform's queue, in queue order (file name order). */
+  queueFiles(platform: string): Promise<string[]> {
+    return this.names(`queue/${platform}`);
+  }
+
+  /** Reads one queued job; null when it is gone (claimed, removed) or was quarantined. */
+  readQueued(platform: string, file: string): Promise<QueueItem | null> {
+    return this.readRecord(`queue/${platform}/${file}`, (text, what) => parseQueueItem(text, what, platform));
+  }
+
+  /** Adds a job to its platform's queue, at the back or in front of `head` (the current first file). */
+  async enqueue(item: QueueItem, where: { front: false } | { front: true; head: string | undefined }): Promise<string> {
+    const platform = item.job.platform;
+    await fs.mkdir(this.path('queue', platform), { recursive: true });
+    let key: number;
+    const headKey = where.front && where.head ? Number(/^(\d{16})-/.exec(where.head)?.[1] ?? NaN) : NaN;
+    if (where.front && where.head !== undefined) key = Number.isNaN(headKey) ? 0 : Math.max(0, headKey - 1);
+    else key = this.lastKey = Math.max(Date.now() * 1000, this.lastKey + 1);
+    const file = `${String(key).padStart(16, '0')}-${item.job.name}.json`;
+    await this.write(['queue', platform, file], item);
+    return file;
+  }
+
+  /** Removes a queued job; false when it was already gone. */
+  removeQueued(platform: string, file: string): Promise<boolean> {
+    return this.unlink(this.path('queue', platform, file));
+  }
+
+  /**
+   * Claims a queued job for a new run: the queue file is renamed into
+   * running/<run-id>/job.json (ENOENT means it was removed meanwhile: null),
+   * then the run record is written beside it.
+   */
+  async claim(platform: string, file: string, runRecord: (item: QueueItem) => RunRecord): Promise<RunRecord | null> {
+    const item = await this.readQueued(platform, file);
+    if (!item) return null;
+    const record = runRecord(item);
+    const runDir = this.path('running', record.run_id);
+    await fs.mkdir(runDir);
+    try {
+      await renameDurable(this.path('queue', platform, file), join(runDir, 'job.json'));
+    } catch (e) {
+      await fs.rm(runDir, { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    await this.write(['running', record.run_id, 'run.json'], record);
+    return record;
+  }
+
+  // --- running/<run-id>/
+
+  /** Run ids with a directory under running/. */
+  async runningIds(): Promise<string[]> {
+    return (await fs.readdir(this.path('running'))).sort();
+  }
+
+  /** What a running directory holds, for recovery at start-up. */
+  async readRunning(runId: string): Promise<{ job: QueueItem | null; run: RunRecord | null; result: ResultRecord | null }> {
+    const rel = `running/${runId}`;
+    const job = await this.readRecord(`${rel}/job.json`, (t, w) => {
+      const o = JSON.parse(t) as { job?: { platform?: string } };
+      return parseQueueItem(t, w, String(o.job?.platform ?? ''));
+    });
+    const run = await this.readRecord(`${rel}/run.json`, parseRunRecord);
+    const result = await this.readRecord(`${rel}/result.json`, parseResultRecord);
+    return { job, run, result };
+  }
+
+  /** The console file of a run in progress. */
+  consolePath(runId: string): string {
+    return this.path('running', runId, 'console.ndjson');
+  }
+
+  /** Opens a write stream for one artifact of a running run; the path is confined to the run's artifacts/ directory. */
+  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: WriteStream }> {
+    const rel = confineArtifactPath(relPath);
+    const base = this.path('running', runId, 'artifacts');
+    const full = join(base, rel);
+    await fs.mkdir(join(full, '..'), { recursive: true });
+    const stream = createWriteStream(full, { flags: 'wx', mode: (mode & 0o777) | 0o600 });
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+    return { path: rel, stream };
+  }
+
+  /** Forgets the job.json of a run (it was requeued). */
+  async dropRunJob(runId: string): Promise<void> {
+    await this.unlink(this.path('running', runId, 'job.json'));
+  }
+
+  /** Removes a running directory that never started (no run record). */
+  async removeRunning(runId: string): Promise<void> {
+    await fs.rm(this.path('running', runId), { recursive: true, force: true });
+    await syncDir(this.path('running'));
+  }
+
+  /**
+   * Stores a finished run: result.json is written into running/<run-id>/,
+   * then the whole directory is renamed to results/<job>/<run-id>/. A crash
+   * between the two is completed at start-up by `completeFinish`.
+   */
+  async finishRun(result: ResultRecord): Promise<string> {
+    const runDir = this.path('running', result.run_id);
+    await syncConsole(join(runDir, 'console.ndjson'));
+    await this.write(['running', result.run_id, 'result.json'], result);
+    return this.completeFinish(result);
+  }
+
+  /** Moves a run directory that already holds its result.json into results/. */
+  async completeFinish(result: ResultRecord): Promise<string> {
+    const jobDir = this.path('results', result.job.name);
+    await fs.mkdir(jobDir, { recursive: true });
+    const to = join(jobDir, result.run_id);
+    await renameDurable(this.path('running', result.run_id), to);
+    return to;
+  }
+
+  // --- results/<job>/<run-id>/
+
+  /** Every stored result as (job name, run id), unordered. */
+  async resultIds(): Promise<{ name: string; runId: string }[]> {
+    const out: { name: string; runId: string }[] = [];
+    for (const name of await fs.readdir(this.path('results'))) {
+      for (const runId of await fs.readdir(this.path('results', name)).catch(() => [])) out.push({ name, runId });
+    }
+    return out;
+  }
+
+  /** Reads a stored result. */
+  readResult(name: string, runId: string): Promise<ResultRecord | null> {
+    return this.readRecord(`results/${name}/${runId}/result.json`, parseResultRecord);
+  }
+
+  // --- platforms/<platform>.json
+
+  /** Every platform record. */
+  async listPlatforms(): Promise<PlatformRecord[]> {
+    const out: PlatformRecord[] = [];
+    for (const f of await this.names('platforms')) {
+      const p = await this.readRecord(`platforms/${f}`, parsePlatformRecord);
+      if (p) out.push(p);
+    }
+    return out;
+  }
+
+  /** Writes a platform record. */
+  putPlatform(p: PlatformRecord): Promise<void> {
+    return this.write(['platforms', `${p.platform}.json`], p);
+  }
+}
+
+async function syncConsole(path: string): Promise<void> {
+  try {
+    const fd = await fs.open(path, 'r');
+    await fd.sync().finally(() => fd.close());
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}

@@ -1,0 +1,46 @@
+import mri from 'mri';
+import { parseRemote } from '../protocol/dial.js';
+import { checkName } from '../protocol/decode.js';
+import { checkFlags, runMain, usageError } from '../shared/cli.js';
+import { setVerbose } from '../shared/log.js';
+import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { runWorker } from './worker.js';
+
+const HELP = `usage: builder-worker PLATFORM [--remote HOST:PORT] [--once | --loop]
+
+Connects to builder-server, takes a job for PLATFORM, runs it in a fresh
+private temp dir and sends back its console, outcome and artifacts.
+
+options:
+  -r, --remote HOST:PORT  the server (default $BUILDER_REMOTE, else 127.0.0.1:1234)
+  --once                  run one job, then exit (the default: one sandbox per job)
+  --loop                  keep taking jobs, reconnecting with back-off
+  --workdir DIR           where to make the per-job temp dirs (default: the OS temp dir)
+  --verbose               debug log lines and stack traces
+  --version, --help
+
+exit codes: 0 ok, 123 failure (server unreachable, connection lost mid-job),
+124 bad usage, 125 internal error`;
+
+void runMain(async (argv) => {
+  const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir'], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
+  checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help']);
+  if (args.help) return void console.log(HELP);
+  if (args.version) return void console.log(`builder-worker ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  setVerbose(args.verbose === true);
+  const platform = args._[0];
+  if (platform === undefined) usageError('missing PLATFORM, e.g. builder-worker debian-12 (see --help)');
+  if (args._.length > 1) usageError(`unexpected argument "${args._[1]}" (see builder-worker --help)`);
+  try {
+    checkName('platform', String(platform));
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  if (args.once && args.loop) usageError('--once and --loop exclude each other');
+  await runWorker({
+    platform: String(platform),
+    remote: parseRemote(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'),
+    loop: args.loop === true,
+    ...(args.workdir ? { workRoot: args.workdir } : {}),
+  });
+});
