@@ -37,7 +37,15 @@ void runMain(async (argv) => {
     usageError((e as Error).message);
   }
   if (args.once && args.loop) usageError('--once and --loop exclude each other');
+  const stop = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`builder-worker: ${sig}: stopping (the current job is killed; the server requeues it)\n`);
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   await runWorker({
+    stop: stop.signal,
     platform: String(platform),
     remote: parseRemote(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'),
     loop: args.loop === true,

@@ -16,6 +16,8 @@ export interface WorkerOptions {
   loop: boolean;
   workRoot?: string;
   token?: string;
+  /** Aborted on SIGTERM/SIGINT: the current job's process group is killed and the worker exits. */
+  stop?: AbortSignal;
 }
 
 /**
@@ -31,12 +33,13 @@ export interface WorkerOptions {
  */
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   let backoff = 250;
-  for (;;) {
+  while (!opts.stop?.aborted) {
     try {
       const ran = await serveOnce(opts);
       backoff = 250;
       if (!opts.loop && ran) return;
     } catch (e) {
+      if (opts.stop?.aborted) return;
       if (!opts.loop) throw e;
       if (e instanceof BuilderError && e.code === 'platform_dropped') throw e;
       log('warn', `${reason(e)}; reconnecting in ${(backoff / 1000).toFixed(1)} s`);
@@ -59,6 +62,11 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
     else conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   // Reads the server's lines for the whole connection: jobs, cancels, heartbeats.
+  const onStop = () => {
+    current?.abort.abort(new Error('the worker was stopped'));
+    conn.destroy();
+  };
+  opts.stop?.addEventListener('abort', onStop, { once: true });
   const reader = (async () => {
     try {
       for (;;) {
@@ -68,7 +76,11 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
         else if (m.type === 'failure') throw new BuilderError(m.code ?? 'server_failure', `server: ${m.message}`);
       }
     } catch (e) {
-      failure = e instanceof BuilderError && e.code === 'connection_closed' ? new BuilderError('connection_lost', `lost the connection to ${conn.peer}`) : (e as Error);
+      const code = e instanceof BuilderError ? e.code : '';
+      failure =
+        code === 'connection_closed' || code === 'connection_error'
+          ? new BuilderError('connection_lost', `lost the connection to ${conn.peer} (${reason(e)})`)
+          : (e as Error);
       current?.abort.abort(failure);
       nextJob?.(failure);
       conn.destroy();
@@ -94,6 +106,7 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
     await conn.closed;
     return ran;
   } finally {
+    opts.stop?.removeEventListener('abort', onStop);
     clearInterval(beat);
     conn.destroy();
     await reader;
@@ -110,7 +123,8 @@ async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSi
     throw new BuilderError('output_failed', `cannot send output of ${job.name} to the server: ${reason(e)}; killed the job`, { cause: e });
   });
   try {
-    if (signal.aborted && conn.isClosed) throw signal.reason;
+    if (signal.aborted && conn.isClosed)
+      throw new BuilderError('connection_lost', `${reason(signal.reason)}; killed ${job.name}, the server requeues it`);
     for (const a of result.artifacts) {
       try {
         await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(a.full), a.size);

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { clientJson, scheduleJob, startServer, startWorker, storedResults, tempDir, waitFor } from './harness.js';
+
+test('SIGKILL of the server keeps queued jobs in order, requeues the running one, and sweeps a torn write', async () => {
+  const dir = tempDir();
+  let server = await startServer(dir);
+  await scheduleJob(server, 'long', 'gamma-1', '#!/bin/sh\necho started\nsleep 30\n', ['--period', 'daily']);
+  const worker = startWorker(server.remote, 'gamma-1');
+  const running = await waitFor('the long job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+  for (const n of ['q1', 'q2', 'q3']) await scheduleJob(server, n, 'gamma-1', '#!/bin/sh\necho hi\n', ['--period', 'daily']);
+  const before = await clientJson(server.remote, ['info']);
+  assert.deepEqual(before.queues[0].jobs.map((j: { name: string }) => j.name), ['q1', 'q2', 'q3']);
+
+  server.child.kill('SIGKILL');
+  await server.exited;
+  await worker.exited;
+  assert.ok(existsSync(join(dir, 'running', running.run_id)), 'the run was in progress on disk');
+  // A torn write: a half-written record left in tmp/ by a crash.
+  writeFileSync(join(dir, 'tmp', '999.torn.tmp'), '{"version":1,"job":{"na');
+
+  server = await startServer(dir);
+  assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'tmp/ is swept at start');
+  assert.match(server.err(), /swept torn write tmp\/999\.torn\.tmp/);
+  const after = await clientJson(server.remote, ['info']);
+  assert.deepEqual(after.queues[0].jobs.map((j: { name: string }) => j.name), ['long', 'q1', 'q2', 'q3'], 'the running job is requeued first, the rest keep their order');
+  assert.deepEqual(readdirSync(join(dir, 'running')), []);
+  const [interrupted] = storedResults(dir, 'long');
+  assert.equal(interrupted!.result.run_id, running.run_id);
+  assert.match(interrupted!.result.outcome.message, /interrupted/);
+  for (const f of readdirSync(join(dir, 'queue', 'gamma-1'))) JSON.parse(readFileSync(join(dir, 'queue', 'gamma-1', f), 'utf8'));
+});
