@@ -4,14 +4,40 @@ import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import type { Command } from './command.js';
+import { cancel } from './commands/cancel.js';
+import { dropPlatform } from './commands/drop-platform.js';
 import { execute } from './commands/execute.js';
+import { fetch } from './commands/fetch.js';
 import { info } from './commands/info.js';
+import { observeLatest } from './commands/observe-latest.js';
 import { observe } from './commands/observe.js';
+import { orbBuild } from './commands/orb-build.js';
+import { pause } from './commands/pause.js';
+import { reschedule } from './commands/reschedule.js';
+import { results } from './commands/results.js';
+import { resume } from './commands/resume.js';
 import { schedule } from './commands/schedule.js';
+import { undropPlatform } from './commands/undrop-platform.js';
 import { unschedule } from './commands/unschedule.js';
 
 /** Every command, by the name typed on the command line. */
-const COMMANDS: Command[] = [schedule, unschedule, execute, info, observe];
+const COMMANDS: Command[] = [
+  schedule,
+  orbBuild,
+  unschedule,
+  reschedule,
+  execute,
+  info,
+  observe,
+  observeLatest,
+  cancel,
+  pause,
+  resume,
+  dropPlatform,
+  undropPlatform,
+  results,
+  fetch,
+];
 const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version'];
 
 function help(): string {

@@ -60,6 +60,11 @@ export function checkRunId(v: string): string {
   return v;
 }
 
+/** Whether a string is an RFC 3339 date-time with a zone (Z or an offset). */
+export function isRfc3339(v: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v));
+}
+
 function period(o: Obj, k: string): Period {
   const v = str(o, k);
   if (!(PERIODS as readonly string[]).includes(v)) bad(`bad period "${v}": use ${PERIODS.join(', ')}`);
@@ -146,6 +151,59 @@ export function decodeClientMessage(line: string): ClientMessage {
       if (from !== undefined) m.from = from;
       return m;
     }
+    case 'schedule_batch':
+      return { type: 'schedule_batch', count: int(o, 'count', 1, 100_000) };
+    case 'orb_build': {
+      const m: ClientMessage = {
+        type: 'orb_build',
+        name: checkName('job', str(o, 'name', 100)),
+        opam_package: checkName('opam package', str(o, 'opam_package', 100)),
+        period: o.period === undefined ? 'never' : period(o, 'period'),
+      };
+      const cron = optStr(o, 'cron', 200);
+      if (cron !== undefined) m.cron = cron;
+      const tz = optStr(o, 'tz', 100);
+      if (tz !== undefined) m.tz = tz;
+      const platform = optStr(o, 'platform', 100);
+      if (platform !== undefined) m.platform = checkName('platform', platform);
+      const timeout = optInt(o, 'timeout_s', 1, 7 * 24 * 3600);
+      if (timeout !== undefined) m.timeout_s = timeout;
+      return m;
+    }
+    case 'reschedule': {
+      const next = str(o, 'next', 64);
+      if (!isRfc3339(next)) bad(`bad time "${next}": expected RFC 3339, e.g. 2026-12-01T03:00:00Z`);
+      const m: ClientMessage = { type: 'reschedule', name: checkName('job', str(o, 'name', 100)), next: new Date(next).toISOString() };
+      if (o.period !== undefined) m.period = period(o, 'period');
+      return m;
+    }
+    case 'observe_latest': {
+      const m: ClientMessage = { type: 'observe_latest' };
+      const platform = optStr(o, 'platform', 100);
+      if (platform !== undefined) m.platform = checkName('platform', platform);
+      const job = optStr(o, 'job', 100);
+      if (job !== undefined) m.job = checkName('job', job);
+      const from = optInt(o, 'from');
+      if (from !== undefined) m.from = from;
+      return m;
+    }
+    case 'cancel':
+      return { type: 'cancel', run_id: checkRunId(str(o, 'run_id', 36)) };
+    case 'fetch':
+      return { type: 'fetch', run_id: checkRunId(str(o, 'run_id', 36)) };
+    case 'pause':
+    case 'resume':
+    case 'drop_platform':
+    case 'undrop_platform':
+      return { type: o.type, platform: checkName('platform', str(o, 'platform', 100)) };
+    case 'results': {
+      const m: ClientMessage = { type: 'results' };
+      const name = optStr(o, 'name', 100);
+      if (name !== undefined) m.name = checkName('job', name);
+      const limit = optInt(o, 'limit', 1, 100_000);
+      if (limit !== undefined) m.limit = limit;
+      return m;
+    }
     default:
       return bad(`unknown client command "${String(o.type)}"`);
   }
@@ -207,6 +265,14 @@ export function decodeServerMessage(line: string): ServerMessage {
         },
       };
     }
+    case 'observing':
+      return { type: 'observing', run_id: str(o, 'run_id'), name: str(o, 'name'), platform: str(o, 'platform') };
+    case 'results_reply':
+      return { type: 'results_reply', results: (Array.isArray(o.results) ? o.results : bad('results_reply: results must be a list')) as never };
+    case 'fetch_reply':
+      return { type: 'fetch_reply', run_id: str(o, 'run_id'), artifacts: (Array.isArray(o.artifacts) ? o.artifacts : bad('fetch_reply: artifacts must be a list')) as never };
+    case 'artifact':
+      return { type: 'artifact', run_id: str(o, 'run_id'), path: str(o, 'path', 4096), size: int(o, 'size'), mode: int(o, 'mode', 0, 0o7777) };
     case 'info_reply':
       // The reply's shape is the server's own; clients only render it.
       return { type: 'info_reply', info: obj(o, 'info') as never };

@@ -11,7 +11,9 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  * Client conversation (one command per connection):
  *   client: hello{role:client}      server: welcome | failure, close
  *   client: <command>               server: success | failure | <command>_reply
- *   observe only: server: output* (n, t, line) ... run_end{outcome}
+ *   observe, observe_latest: server: observing{run_id}, output*{n,t,line}, run_end{outcome}
+ *   schedule_batch{count}: followed by `count` schedule lines; all or nothing
+ *   fetch: server: fetch_reply{artifacts}, then artifact{path,size,mode} + raw bytes each, success
  *
  * Worker conversation:
  *   worker: hello{role:worker, facts}  server: welcome{heartbeat_ms} | failure, close
@@ -46,7 +48,18 @@ export type ClientMessage =
   | { type: 'unschedule'; name: string }
   | { type: 'execute'; name: string; platform?: string }
   | { type: 'info' }
-  | { type: 'observe'; run_id: string; from?: number };
+  | { type: 'observe'; run_id: string; from?: number }
+  | { type: 'schedule_batch'; count: number }
+  | { type: 'orb_build'; name: string; opam_package: string; period: Period; cron?: string; tz?: string; platform?: string; timeout_s?: number }
+  | { type: 'reschedule'; name: string; next: string; period?: Period }
+  | { type: 'observe_latest'; platform?: string; job?: string; from?: number }
+  | { type: 'cancel'; run_id: string }
+  | { type: 'pause'; platform: string }
+  | { type: 'resume'; platform: string }
+  | { type: 'drop_platform'; platform: string }
+  | { type: 'undrop_platform'; platform: string }
+  | { type: 'results'; name?: string; limit?: number }
+  | { type: 'fetch'; run_id: string };
 
 /** Messages a worker sends after its hello. */
 export type WorkerMessage =
@@ -66,13 +79,33 @@ export type ServerMessage =
   | { type: 'cancel'; run_id: string; reason: string }
   | { type: 'heartbeat' }
   | { type: 'output'; run_id: string; n: number; t: number; line: string }
-  | { type: 'run_end'; run_id: string; outcome: Outcome | null };
+  | { type: 'observing'; run_id: string; name: string; platform: string }
+  | { type: 'run_end'; run_id: string; outcome: Outcome | null }
+  | { type: 'results_reply'; results: ResultSummary[] }
+  | { type: 'fetch_reply'; run_id: string; artifacts: ArtifactInfo[] }
+  | ({ type: 'artifact'; run_id: string } & ArtifactInfo);
+
+/** One finished run as `results` lists it. */
+export interface ResultSummary {
+  run_id: string;
+  name: string;
+  platform: string;
+  started: string;
+  finished: string;
+  duration_s: number;
+  outcome: Outcome;
+  artifacts: number;
+  size: number;
+}
 
 /** The state `info` shows: schedule, queues, running jobs, workers, platforms. */
 export interface InfoReply {
-  schedule: { name: string; platform: string; period: Period; cron?: string; tz?: string; next: string | null }[];
+  schedule: { name: string; platform: string; period: Period; cron?: string; tz?: string; next: string | null; template?: string }[];
   queues: { platform: string; paused: boolean; jobs: { name: string; queued: string; retries: number }[] }[];
   running: { run_id: string; name: string; platform: string; started: string; worker: string }[];
   workers: { id: string; platform: string; hostname: string; peer: string; since: string; run_id: string | null }[];
   dropped: string[];
+  paused: string[];
+  /** Problems an operator must fix, e.g. a missing or unreadable template. */
+  problems: string[];
 }

@@ -3,10 +3,21 @@ import { decodeClientMessage } from '../protocol/decode.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { handleCancel } from './handlers/cancel.js';
+import { handleDropPlatform } from './handlers/drop-platform.js';
 import { handleExecute } from './handlers/execute.js';
+import { handleFetch } from './handlers/fetch.js';
 import { handleInfo } from './handlers/info.js';
+import { handleObserveLatest } from './handlers/observe-latest.js';
 import { handleObserve } from './handlers/observe.js';
+import { handleOrbBuild } from './handlers/orb-build.js';
+import { handlePause } from './handlers/pause.js';
+import { handleReschedule } from './handlers/reschedule.js';
+import { handleResults } from './handlers/results.js';
+import { handleResume } from './handlers/resume.js';
+import { handleScheduleBatch } from './handlers/schedule-batch.js';
 import { handleSchedule } from './handlers/schedule.js';
+import { handleUndropPlatform } from './handlers/undrop-platform.js';
 import { handleUnschedule } from './handlers/unschedule.js';
 import type { ServerState } from './state.js';
 
@@ -35,6 +46,39 @@ export async function runClientSession(state: ServerState, conn: Connection): Pr
         break;
       case 'observe':
         await handleObserve(state, conn, m);
+        break;
+      case 'schedule_batch':
+        await handleScheduleBatch(state, conn, m);
+        break;
+      case 'orb_build':
+        await handleOrbBuild(state, conn, m);
+        break;
+      case 'reschedule':
+        await handleReschedule(state, conn, m);
+        break;
+      case 'observe_latest':
+        await handleObserveLatest(state, conn, m);
+        break;
+      case 'cancel':
+        await handleCancel(state, conn, m);
+        break;
+      case 'pause':
+        await handlePause(state, conn, m);
+        break;
+      case 'resume':
+        await handleResume(state, conn, m);
+        break;
+      case 'drop_platform':
+        await handleDropPlatform(state, conn, m);
+        break;
+      case 'undrop_platform':
+        await handleUndropPlatform(state, conn, m);
+        break;
+      case 'results':
+        await handleResults(state, conn, m);
+        break;
+      case 'fetch':
+        await handleFetch(state, conn, m);
         break;
       default: {
         const never: never = m;

@@ -19,17 +19,18 @@ options:
   --heartbeat SECONDS   heartbeat period; 3 silent periods mean a lost worker (default 10)
   --retries N           retries of a due run after a lost worker or a timeout (default 2)
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
+  --keep N              keep the newest N results per job, remove older ones (default 0: keep all)
   --verbose             debug log lines and stack traces
   --version, --help
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'verbose', 'version', 'help'];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'verbose', 'version', 'help'];
   const args = mri(argv, {
     string: ['ip', 'dir', 'config-dir'],
     boolean: ['verbose', 'version', 'help'],
-    default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10' },
+    default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
   checkFlags('builder-server', args, known);
   if (args.help) return void console.log(HELP);
@@ -45,6 +46,7 @@ void runMain(async (argv) => {
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
     maxLine: DEFAULT_MAX_LINE,
+    keep: intFlag('--keep', args.keep, 0, 1_000_000),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   await new Promise<void>((resolve) => {

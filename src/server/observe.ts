@@ -18,6 +18,8 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
   const name = live ? null : state.results.get(runId);
   if (!live && !name) return false;
   const path = live ? live.console.path : state.spool.path('results', name!, runId, 'console.ndjson');
+  const job = live ? live.record.job : (await state.spool.readResult(name!, runId))?.job;
+  await conn.send({ type: 'observing', run_id: runId, name: job?.name ?? name!, platform: job?.platform ?? '' });
   let ended = !live;
   let outcome: Outcome | null = null;
   let wake: (() => void) | null = null;

@@ -7,6 +7,7 @@ import { log } from '../shared/log.js';
 import type { ResultRecord, RunRecord } from '../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { enqueueJob } from './dispatch.js';
+import { pruneResults } from './retention.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
 
 // The running table: a run starts when a worker gets its job and ends
@@ -18,11 +19,11 @@ import type { RunState, ServerState, WorkerPeer } from './state.js';
 export async function startRun(state: ServerState, record: RunRecord, worker: WorkerPeer): Promise<void> {
   const console = new ConsoleLog(state.spool.consolePath(record.run_id));
   await console.open();
-  const run: RunState = { record, worker, console, artifacts: [], deadline: null, stopReason: null, done: false };
+  const run: RunState = { record, worker, console, artifacts: [], deadline: null, stop: null, done: false };
   state.runs.set(record.run_id, run);
   worker.runId = record.run_id;
   const timeoutMs = record.job.timeout_s * 1000;
-  run.deadline = setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`), timeoutMs);
+  run.deadline = setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs);
   log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
   try {
     await worker.conn.send({ type: 'job', run_id: record.run_id, job: record.job });
@@ -32,17 +33,21 @@ export async function startRun(state: ServerState, record: RunRecord, worker: Wo
 }
 
 /**
- * Asks the worker to stop a run (kill its process group). If it does not
- * report within the grace period, the run is recorded as lost.
+ * Asks the worker to stop a run (kill its process group): at its timeout
+ * (requeued within the retries) or on `cancel` (not requeued). If the worker
+ * does not report within the grace period, the run is recorded as lost.
  */
-export function stopRun(state: ServerState, run: RunState, why: string): void {
-  if (run.done || run.stopReason) return;
-  run.stopReason = why;
+export function stopRun(state: ServerState, run: RunState, why: string, requeue: boolean): void {
+  if (run.done || run.stop) return;
+  run.stop = { why, requeue };
+  if (run.deadline) clearTimeout(run.deadline);
   log('warn', `${run.record.job.name}: ${why}; stopping it on worker ${run.worker.id}`, run.record.run_id);
   run.worker.conn.send({ type: 'cancel', run_id: run.record.run_id, reason: why }).catch(() => undefined);
   run.deadline = setTimeout(() => {
     run.worker.conn.destroy();
-    void loseRun(state, run, `${why}; the worker did not stop it within ${state.config.killGraceS} s`);
+    const late = `${why}; the worker did not stop it within ${state.config.killGraceS} s`;
+    if (requeue) void loseRun(state, run, late);
+    else void endRun(state, run, { kind: 'failed', message: late }, false);
   }, state.config.killGraceS * 1000);
 }
 
@@ -88,8 +93,9 @@ function discard(): Writable {
 /** Records the worker's job_finished: the run is stored as a result. */
 export async function finishRun(state: ServerState, run: RunState, outcome: Outcome): Promise<void> {
   if (run.done) return;
-  // A run the server stopped (timeout) is recorded as such, whatever signal it died of, and retried.
-  if (run.stopReason) return loseRun(state, run, run.stopReason);
+  // A run the server stopped is recorded as such, whatever signal it died of: a timeout is retried, a cancel is not.
+  if (run.stop?.requeue) return loseRun(state, run, run.stop.why);
+  if (run.stop) outcome = { kind: 'failed', message: run.stop.why };
   await endRun(state, run, outcome, false);
 }
 
@@ -140,6 +146,7 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
+    if (state.config.keep > 0) await pruneResults(state, record.job.name);
   } catch (e) {
     // Left in running/: the next start finishes or requeues it.
     log('error', `cannot store the result of ${record.job.name} in ${state.spool.path('running', id)}: ${reason(e)}`, id);

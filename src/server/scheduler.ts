@@ -3,26 +3,25 @@ import { reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { ScheduleEntry } from '../spool/records.js';
 import { dispatch, enqueueJob } from './dispatch.js';
+import { jobsOf } from './jobs.js';
 import type { ServerState } from './state.js';
-
-/** The job a schedule entry puts on its platform's queue. */
-export function jobOf(e: ScheduleEntry) {
-  return { name: e.name, platform: e.platform, script: e.script, timeout_s: e.timeout_s };
-}
 
 /**
  * Queues every due job once and moves its next due time on. A job already
  * queued, or still running (unless it allows overlap), is not queued again;
  * its next time still moves on, so missed periods collapse into one run.
+ * A template job is queued on every platform that has its template.
  */
 export async function tick(state: ServerState, now = new Date()): Promise<void> {
   for (const e of [...state.schedule.values()]) {
     if (!isDue(e.next, now) || state.dropped.has(e.platform)) continue;
-    const job = jobOf(e);
     try {
-      if (state.queues.has(e.platform, e.name)) log('info', `${e.name} is due but still queued on ${e.platform}: not queued twice`);
-      else if (!e.allow_overlap && state.isRunning(job)) log('info', `${e.name} is due but its previous run is still running: skipped`);
-      else await enqueueJob(state, job, { front: false });
+      for (const job of await jobsOf(state, e)) {
+        if (state.queues.has(job.platform, job.name)) log('info', `${e.name} is due but still queued on ${job.platform}: not queued twice`);
+        else if (!e.allow_overlap && state.isRunning(job)) log('info', `${e.name} is due but its previous run on ${job.platform} is still running: skipped`);
+        else await enqueueJob(state, job, { front: false });
+        void dispatch(state, job.platform);
+      }
       const next = nextRun(e, new Date(e.next!), now);
       const updated: ScheduleEntry = { ...e, next: next ? next.toISOString() : null };
       await state.exclusive(async () => {
@@ -31,7 +30,6 @@ export async function tick(state: ServerState, now = new Date()): Promise<void> 
         await state.spool.putSchedule(updated);
         state.schedule.set(e.name, updated);
       });
-      void dispatch(state, e.platform);
     } catch (e2) {
       log('error', `cannot queue due job ${e.name}: ${reason(e2)}; trying again at the next tick`);
     }

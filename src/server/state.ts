@@ -17,6 +17,8 @@ export interface ServerConfig {
   /** Seconds a worker gets to report after being told to stop. */
   killGraceS: number;
   maxLine: number;
+  /** Keep at most this many stored results per job (0: all). */
+  keep: number;
 }
 
 /** A connected worker. */
@@ -37,8 +39,8 @@ export interface RunState {
   console: ConsoleLog;
   artifacts: { path: string; size: number; mode: number }[];
   deadline: NodeJS.Timeout | null;
-  /** Why the server asked the worker to stop (timeout), which then decides the outcome. */
-  stopReason: string | null;
+  /** Why the server asked the worker to stop (timeout, cancel), which then decides the outcome. */
+  stop: { why: string; requeue: boolean } | null;
   done: boolean;
 }
 
@@ -52,6 +54,8 @@ export class ServerState {
   readonly paused = new Set<string>();
   /** run id -> job name of every stored result, to find a result by id. */
   readonly results = new Map<string, string>();
+  /** Problems an operator must fix (missing templates, ...), by a key naming the job and platform. */
+  readonly problems = new Map<string, string>();
   private lockTail: Promise<unknown> = Promise.resolve();
   stopping = false;
 

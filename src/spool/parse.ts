@@ -1,7 +1,7 @@
 import { checkName, decodeOutcome, decodeScheduleSpec } from '../protocol/decode.js';
 import { DEFAULT_TIMEOUT_S, type Job } from '../protocol/types.js';
 import { BuilderError } from '../shared/errors.js';
-import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
+import { ALL_PLATFORMS, type PlatformRecord, type QueueItem, type ResultRecord, type RunRecord, type ScheduleEntry, type TemplateRef } from './records.js';
 
 // Records read from disk are validated here, at the boundary: a file an
 // operator edited by hand may be anything. Older versions are upgraded here.
@@ -47,12 +47,19 @@ export function parseJob(v: unknown, what: string, platform?: string): Job {
 /** Parses schedule/<name>.json. */
 export function parseScheduleEntry(text: string, what: string): ScheduleEntry {
   const o = object(text, what);
-  const spec = decodeScheduleSpec({ type: 'schedule entry', ...o });
+  const template = o.template === undefined ? undefined : parseTemplate(o.template, what);
+  // A template job fans out to every platform (`*`) and has no script of its own.
+  const spec = decodeScheduleSpec({
+    type: 'schedule entry',
+    ...o,
+    ...(template ? { platform: o.platform === ALL_PLATFORMS ? 'any' : o.platform, script: '' } : {}),
+  });
   return {
     version: 1,
     name: spec.name,
-    platform: spec.platform,
+    platform: template && o.platform === ALL_PLATFORMS ? ALL_PLATFORMS : spec.platform,
     script: spec.script,
+    ...(template ? { template } : {}),
     period: spec.period,
     ...(spec.cron !== undefined ? { cron: spec.cron } : {}),
     ...(spec.tz !== undefined ? { tz: spec.tz } : {}),
@@ -60,6 +67,14 @@ export function parseScheduleEntry(text: string, what: string): ScheduleEntry {
     next: isoOrNull(o.next, what),
     ...(spec.allow_overlap ? { allow_overlap: true } : {}),
   };
+}
+
+function parseTemplate(v: unknown, what: string): TemplateRef {
+  need(typeof v === 'object' && v !== null, `${what}: template must be an object`);
+  const t = v as Obj;
+  need(t.name === 'orb-build', `${what}: template.name must be "orb-build"`);
+  need(typeof t.opam_package === 'string', `${what}: template.opam_package must be a string`);
+  return { name: 'orb-build', opam_package: checkName('opam package', t.opam_package) };
 }
 
 /** Parses queue/<platform>/<file>.json; a hand-written file may hold just {"job":{"name","script"}}. */

@@ -3,12 +3,24 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from '../protoco
 // The spool's records, one JSON file each, pretty-printed with a "version" field.
 // Layout (relative to the spool dir) is documented in README.md, "The spool".
 
+/** A template job's recipe: the script is built per platform from `<config-dir>/<name>.template.<platform>`. */
+export interface TemplateRef {
+  name: 'orb-build';
+  opam_package: string;
+}
+
+/** The `platform` of a template entry that fans out to every platform with a template. */
+export const ALL_PLATFORMS = '*';
+
 /** schedule/<name>.json — one scheduled job. */
 export interface ScheduleEntry {
   version: 1;
   name: string;
+  /** A platform, or `*` for a template job on every platform that has the template. */
   platform: string;
+  /** The script; empty for a template job (built per platform when queued). */
   script: string;
+  template?: TemplateRef;
   period: Period;
   /** A cron expression; when set it decides the next run instead of `period`. */
   cron?: string;

@@ -264,6 +264,29 @@ export class Spool {
     return out;
   }
 
+  /** Every stored result of one job, oldest first (by start time). */
+  async listResultsOf(name: string): Promise<ResultRecord[]> {
+    const ids = await fs.readdir(this.path('results', name)).catch(() => [] as string[]);
+    const out: ResultRecord[] = [];
+    for (const id of ids) {
+      const r = await this.readResult(name, id);
+      if (r) out.push(r);
+    }
+    return out.sort((a, b) => a.started.localeCompare(b.started));
+  }
+
+  /** Removes a stored result: renamed into tmp/ (atomic), then deleted. */
+  async removeResult(name: string, runId: string): Promise<void> {
+    const doomed = this.path('tmp', `removed-${runId}`);
+    await renameDurable(this.path('results', name, runId), doomed);
+    await fs.rm(doomed, { recursive: true, force: true });
+  }
+
+  /** The directory of a stored result. */
+  resultDir(name: string, runId: string): string {
+    return this.path('results', name, runId);
+  }
+
   /** Reads a stored result. */
   readResult(name: string, runId: string): Promise<ResultRecord | null> {
     return this.readRecord(`results/${name}/${runId}/result.json`, parseResultRecord);

@@ -10,7 +10,7 @@ export function renderInfo(info: InfoReply): string {
   const out: string[] = [];
   out.push(paint.bold(`schedule (${info.schedule.length})`));
   for (const e of info.schedule)
-    out.push(`  ${e.name}  ${e.platform}  ${e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : e.period}  next: ${e.next ?? 'on execute only'}`);
+    out.push(`  ${e.name}  ${e.platform === '*' ? 'every platform with its template' : e.platform}  ${e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : e.period}  next: ${e.next ?? 'on execute only'}${e.template ? `  (${e.template})` : ''}`);
   out.push(paint.bold('queues'));
   if (info.queues.length === 0) out.push('  (none)');
   for (const q of info.queues) out.push(`  ${q.platform}${q.paused ? paint.yellow(' (paused)') : ''}: ${q.jobs.length ? q.jobs.map((j) => j.name).join(', ') : '(empty)'}`);
@@ -19,6 +19,11 @@ export function renderInfo(info: InfoReply): string {
   out.push(paint.bold(`workers (${info.workers.length})`));
   for (const w of info.workers) out.push(`  ${w.id}  ${w.platform}  ${w.hostname}  ${w.peer}  since ${w.since}  ${w.run_id ? `running ${w.run_id}` : 'idle'}`);
   if (info.dropped.length) out.push(paint.bold('dropped platforms: ') + info.dropped.join(', '));
+  if (info.paused?.length) out.push(paint.bold('paused platforms: ') + info.paused.join(', '));
+  if (info.problems?.length) {
+    out.push(paint.bold(paint.red(`problems (${info.problems.length})`)));
+    for (const p of info.problems) out.push(`  ${p}`);
+  }
   return out.join('\n');
 }
 

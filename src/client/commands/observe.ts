@@ -2,6 +2,7 @@ import { intFlag, usageError } from '../../shared/cli.js';
 import { checkRunId } from '../../protocol/decode.js';
 import { describeOutcome } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
+import type { Connection } from '../../protocol/connection.js';
 import type { Command } from '../command.js';
 import { paint } from '../output.js';
 import { open, reply } from '../request.js';
@@ -22,21 +23,27 @@ export const observe: Command = {
       return usageError(reason(e));
     }
     const from = args.from === undefined ? 0 : intFlag('--from', args.from, 0, Number.MAX_SAFE_INTEGER);
-    const conn = await open(remote, { type: 'observe', run_id: runId, from });
-    try {
-      for (;;) {
-        const m = await reply(conn);
-        if (m.type === 'output') {
-          if (json) process.stdout.write(JSON.stringify({ n: m.n, t: m.t, line: m.line }) + '\n');
-          else process.stdout.write(m.line + '\n');
-        } else if (m.type === 'run_end') {
-          if (json) process.stdout.write(JSON.stringify({ outcome: m.outcome }) + '\n');
-          else process.stderr.write(paint.dim(`-- ${runId}: ${m.outcome ? describeOutcome(m.outcome) : 'no outcome recorded'}\n`));
-          return;
-        }
-      }
-    } finally {
-      conn.destroy();
-    }
+    await followRun(await open(remote, { type: 'observe', run_id: runId, from }), json);
   },
 };
+
+/** Prints an observed run's lines as they arrive until it ends; the outcome goes to stderr (or as the last JSON line). */
+export async function followRun(conn: Connection, json: boolean): Promise<void> {
+  try {
+    for (;;) {
+      const m = await reply(conn);
+      if (m.type === 'observing') {
+        if (!json) process.stderr.write(paint.dim(`-- ${m.run_id}: ${m.name} on ${m.platform}\n`));
+      } else if (m.type === 'output') {
+        if (json) process.stdout.write(JSON.stringify({ n: m.n, t: m.t, line: m.line }) + '\n');
+        else process.stdout.write(m.line + '\n');
+      } else if (m.type === 'run_end') {
+        if (json) process.stdout.write(JSON.stringify({ run_id: m.run_id, outcome: m.outcome }) + '\n');
+        else process.stderr.write(paint.dim(`-- ${m.run_id}: ${m.outcome ? describeOutcome(m.outcome) : 'no outcome recorded'}\n`));
+        return;
+      }
+    }
+  } finally {
+    conn.destroy();
+  }
+}

@@ -5,9 +5,11 @@ import { PERIODS, type Period } from '../../protocol/types.js';
 import { checkCron } from '../../schedule/next-run.js';
 import { intFlag, usageError } from '../../shared/cli.js';
 import { BuilderError, reason } from '../../shared/errors.js';
-import type { Command } from '../command.js';
+import type { ClientContext, Command } from '../command.js';
 import { printSuccess } from '../output.js';
-import { request } from '../request.js';
+import { open, reply, request } from '../request.js';
+import { readScheduleFile } from '../schedule-file.js';
+import type { Remote } from '../../protocol/dial.js';
 
 /** Checks a name argument, turning a bad one into a usage error. */
 export function nameArg(what: string, v: string | undefined): string {
@@ -23,11 +25,16 @@ export const schedule: Command = {
   name: 'schedule',
   summary: 'add a job to the schedule',
   usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap]
+       schedule --from FILE|DIR [--platform P] [--period P]
+  --from FILE: NDJSON, one job a line: {"name","platform","script" or "script_file","period","cron","tz","timeout_s"}.
+  --from DIR: every file is a script; its name (without .sh) is the job name; needs --platform.
+  All or nothing: if any job is bad or already scheduled, none is scheduled.
   SCRIPT is a file; its #! line decides the interpreter (/bin/sh without one).
   A period other than never queues the first run at once; never runs only on execute.`,
-  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap'],
+  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap', 'from', 'platform'],
   booleans: ['allow-overlap'],
   async run({ remote, json, args }) {
+    if (args.from !== undefined) return scheduleMany(remote, json, args);
     const [n, p, file, extra] = args._;
     if (extra !== undefined) usageError(`unexpected argument "${extra}"`);
     const name = nameArg('job', n);
@@ -58,3 +65,22 @@ export const schedule: Command = {
     printSuccess(json, r.type === 'success' ? r.message : `scheduled ${name}`);
   },
 };
+
+async function scheduleMany(remote: Remote, json: boolean, args: ClientContext['args']): Promise<void> {
+  if (args._.length > 0) usageError('schedule --from takes no NAME PLATFORM SCRIPT arguments');
+  const defaults: Partial<ScheduleSpec> = {};
+  if (args.platform !== undefined) defaults.platform = nameArg('platform', String(args.platform));
+  if (args.period !== undefined) {
+    if (!(PERIODS as readonly string[]).includes(String(args.period))) usageError(`bad --period "${String(args.period)}": use ${PERIODS.join(', ')}`);
+    defaults.period = String(args.period) as Period;
+  }
+  const specs = await readScheduleFile(String(args.from), defaults);
+  const conn = await open(remote, { type: 'schedule_batch', count: specs.length });
+  try {
+    for (const job of specs) await conn.send({ type: 'schedule', job });
+    const r = await reply(conn);
+    printSuccess(json, r.type === 'success' ? r.message : `scheduled ${specs.length} jobs`);
+  } finally {
+    conn.destroy();
+  }
+}

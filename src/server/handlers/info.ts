@@ -14,7 +14,14 @@ export async function handleInfo(state: ServerState, conn: Connection): Promise<
   const info: InfoReply = {
     schedule: [...state.schedule.values()]
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map((e) => ({ name: e.name, platform: e.platform, period: e.period, ...(e.cron ? { cron: e.cron, tz: e.tz } : {}), next: e.next })),
+      .map((e) => ({
+        name: e.name,
+        platform: e.platform,
+        period: e.period,
+        ...(e.cron ? { cron: e.cron, tz: e.tz } : {}),
+        next: e.next,
+        ...(e.template ? { template: `${e.template.name} ${e.template.opam_package}` } : {}),
+      })),
     queues: [...platforms].sort().map((platform) => ({
       platform,
       paused: state.paused.has(platform),
@@ -36,6 +43,8 @@ export async function handleInfo(state: ServerState, conn: Connection): Promise<
       run_id: w.runId,
     })),
     dropped: [...state.dropped].sort(),
+    paused: [...state.paused].sort(),
+    problems: [...state.problems.values()],
   };
   await conn.send({ type: 'info_reply', info });
 }

@@ -1,0 +1,39 @@
+import { describeOutcome } from '../../protocol/types.js';
+import { intFlag, usageError } from '../../shared/cli.js';
+import { BuilderError } from '../../shared/errors.js';
+import type { Command } from '../command.js';
+import { paint, printJson } from '../output.js';
+import { request } from '../request.js';
+import { nameArg } from './schedule.js';
+
+/** Bytes for people: 1.5 MiB. */
+export function humanSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+export const results: Command = {
+  name: 'results',
+  summary: 'list finished runs, newest first',
+  usage: 'results [NAME] [--limit N]\n  Shows time, job, platform, outcome, duration and artifact size (default: the newest 50).',
+  flags: ['limit'],
+  async run({ remote, json, args }) {
+    if (args._.length > 1) usageError(`unexpected argument "${args._[1]}"`);
+    const name = args._[0] === undefined ? undefined : nameArg('job', args._[0]);
+    const limit = args.limit === undefined ? undefined : intFlag('--limit', args.limit, 1, 100_000);
+    const r = await request(remote, { type: 'results', ...(name ? { name } : {}), ...(limit ? { limit } : {}) });
+    if (r.type !== 'results_reply') throw new BuilderError('bad_reply', `unexpected reply "${r.type}" to results`);
+    if (json) return printJson(r.results);
+    if (r.results.length === 0) return void console.log(name ? `no finished runs of ${name}` : 'no finished runs');
+    for (const x of r.results) {
+      const ok = x.outcome.kind === 'exited' && x.outcome.code === 0;
+      const outcome = ok ? paint.green(describeOutcome(x.outcome)) : paint.red(describeOutcome(x.outcome));
+      console.log(`${x.finished}  ${x.run_id}  ${x.name}  ${x.platform}  ${outcome}  ${x.duration_s.toFixed(1)} s  ${x.artifacts} files ${humanSize(x.size)}`);
+    }
+  },
+};
