@@ -24,10 +24,10 @@ function start(name: string, args: string[], prefix: string): ChildProcess {
   return child;
 }
 
-function client(remote: string, args: string[], inherit = false): Promise<{ code: number; out: string }> {
+function client(remote: string, args: string[], inherit = false, quiet = false): Promise<{ code: number; out: string }> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [program('builder-client'), '--remote', remote, ...args], {
-      stdio: ['ignore', inherit ? 'inherit' : 'pipe', 'inherit'],
+      stdio: ['ignore', inherit ? 'inherit' : 'pipe', quiet ? 'ignore' : 'inherit'],
     });
     let out = '';
     child.stdout?.on('data', (d) => (out += d));
@@ -67,7 +67,8 @@ void runMain(async (argv) => {
     console.log(`server listening on ${remote}, spool in ${spool}`);
     children.push(start('builder-worker', [platform, '--remote', remote, '--loop'], '[worker]'));
     console.log(`worker started for platform ${platform}`);
-    await client(remote, ['unschedule', JOB]).catch(() => undefined);
+    // A spool from an earlier npm start may hold the example already.
+    await client(remote, ['unschedule', JOB], false, true);
     const script = resolve(dirname(program('builder-client')), '..', 'examples', 'hello.sh');
     const s = await client(remote, ['schedule', JOB, platform, script, '--period', 'never']);
     if (s.code !== 0) throw new BuilderError('schedule_failed', 'could not schedule the example job (see above)');
@@ -80,7 +81,8 @@ void runMain(async (argv) => {
     }
     if (!runId) throw new BuilderError('no_run', 'the example job did not start within a minute (is the worker connected? see its lines above)');
     console.log(`observing run ${runId}:`);
-    await client(remote, ['observe', runId], true);
+    const observed = await client(remote, ['observe', runId], true);
+    if (observed.code !== 0) throw new BuilderError('observe_failed', `could not observe run ${runId} (see above)`);
     const resultDir = join(spool, 'results', JOB, runId);
     const result = JSON.parse(readFileSync(join(resultDir, 'result.json'), 'utf8')) as { outcome: unknown; artifacts: { path: string }[] };
     console.log(`outcome: ${JSON.stringify(result.outcome)}`);

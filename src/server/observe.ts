@@ -17,10 +17,7 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
   const live = state.runs.get(runId);
   const name = live ? null : state.results.get(runId);
   if (!live && !name) return false;
-  const path = live ? live.console.path : state.spool.path('results', name!, runId, 'console.ndjson');
-  const job = live ? live.record.job : (await state.spool.readResult(name!, runId))?.job;
-  await conn.send({ type: 'observing', run_id: runId, name: job?.name ?? name!, platform: job?.platform ?? '' });
-  let ended = !live;
+  let ended = !live || live.done;
   let outcome: Outcome | null = null;
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -33,17 +30,25 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
     ended = true;
     poke();
   };
+  // Listen before the first await, so that a run ending meanwhile is not missed.
   live?.console.on('grew', poke);
   live?.console.on('stored', onStored);
+  // A run that ends moves from running/ to results/: look for its console in both.
+  const consolePath = () => {
+    const stored = state.results.get(runId);
+    return stored ? state.spool.path('results', stored, runId, 'console.ndjson') : state.spool.consolePath(runId);
+  };
   try {
+    const job = live ? live.record.job : (await state.spool.readResult(name!, runId))?.job;
+    await conn.send({ type: 'observing', run_id: runId, name: job?.name ?? name!, platform: job?.platform ?? '' });
     let fd: fs.FileHandle | null = null;
     let pos = 0;
     let n = 0;
     let carry = '';
-    // The file moves from running/ to results/ when the run ends; keep reading the open handle.
+    // Once open, the handle keeps reading the same file after the rename.
     for (;;) {
       const endedBeforeRead = ended;
-      if (!fd) fd = await fs.open(path, 'r').catch(() => null);
+      if (!fd) fd = await fs.open(consolePath(), 'r').catch(() => null);
       let got = 0;
       if (fd) {
         const buf = Buffer.alloc(CHUNK);

@@ -9,7 +9,7 @@ test('the quick start runs the example job end to end with a spool under ./var',
   const p = spawnProgram('quickstart', ['--exit-after-run'], { cwd });
   const { code } = await p.exited;
   assert.equal(code, 0, p.err());
-  assert.match(p.out(), /step: compile/, 'the console is streamed live');
+  assert.match(p.out(), /step: compile/, `the console is streamed live; stderr: ${p.err()}`);
   assert.match(p.out(), /outcome: \{"kind":"exited","code":0\}/);
   const where = /stored in (\S+)/.exec(p.out())![1]!;
   assert.ok(where.startsWith(join(cwd, 'var', 'results', 'example')));
