@@ -6,12 +6,13 @@ import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import type { Command } from './command.js';
 import { execute } from './commands/execute.js';
 import { info } from './commands/info.js';
+import { inspect } from './commands/inspect.js';
 import { observe } from './commands/observe.js';
 import { schedule } from './commands/schedule.js';
 import { unschedule } from './commands/unschedule.js';
 
 /** Every command, by the name typed on the command line. */
-const COMMANDS: Command[] = [schedule, unschedule, execute, info, observe];
+const COMMANDS: Command[] = [schedule, unschedule, execute, info, observe, inspect];
 const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version'];
 
 function help(): string {

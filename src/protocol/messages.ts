@@ -75,4 +75,6 @@ export interface InfoReply {
   running: { run_id: string; name: string; platform: string; started: string; worker: string }[];
   workers: { id: string; platform: string; hostname: string; peer: string; since: string; run_id: string | null }[];
   dropped: string[];
+  /** The upload outbox (present when the server has one): masked URL, runs waiting, runs given up. */
+  upload?: { url: string | null; outbox: number; dead_letter: number };
 }

@@ -8,6 +8,7 @@ import type { ResultRecord, RunRecord } from '../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { enqueueJob } from './dispatch.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
+import { afterRunStored } from './upload.js';
 
 // The running table: a run starts when a worker gets its job and ends
 // exactly once, either with the worker's job_finished or as lost (connection
@@ -140,6 +141,8 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
+    // An attempt that is retried is not a finished run: only final results are uploaded.
+    if (!requeue) void afterRunStored(state, result, where);
   } catch (e) {
     // Left in running/: the next start finishes or requeues it.
     log('error', `cannot store the result of ${record.job.name} in ${state.spool.path('running', id)}: ${reason(e)}`, id);

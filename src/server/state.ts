@@ -4,6 +4,7 @@ import type { RunRecord, ScheduleEntry } from '../spool/records.js';
 import type { Spool } from '../spool/spool.js';
 import type { ConsoleLog } from './console-log.js';
 import { Queues } from './queues.js';
+import type { UploadConfig } from './upload.js';
 
 /** Server settings from the command line. */
 export interface ServerConfig {
@@ -17,6 +18,8 @@ export interface ServerConfig {
   /** Seconds a worker gets to report after being told to stop. */
   killGraceS: number;
   maxLine: number;
+  /** --upload, --keep-local, --save-format der and their tuning (none when absent). */
+  upload?: UploadConfig;
 }
 
 /** A connected worker. */

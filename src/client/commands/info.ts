@@ -19,6 +19,8 @@ export function renderInfo(info: InfoReply): string {
   out.push(paint.bold(`workers (${info.workers.length})`));
   for (const w of info.workers) out.push(`  ${w.id}  ${w.platform}  ${w.hostname}  ${w.peer}  since ${w.since}  ${w.run_id ? `running ${w.run_id}` : 'idle'}`);
   if (info.dropped.length) out.push(paint.bold('dropped platforms: ') + info.dropped.join(', '));
+  const up = info.upload;
+  if (up && (up.url || up.outbox || up.dead_letter)) out.push(paint.bold('upload: ') + `${up.url ?? '(off)'}  outbox ${up.outbox}  dead-letter ${up.dead_letter}`);
   return out.join('\n');
 }
 
