@@ -46,6 +46,6 @@ void runMain(async (argv) => {
   for (const b of booleans) if (!cmd.flags.includes(b) && !GLOBAL.includes(b) && args[b] === false) delete args[b];
   checkFlags(`builder-client ${cmd.name}`, args, [...GLOBAL, ...cmd.flags]);
   setVerbose(args.verbose === true);
-  const remote = parseRemote(String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
+  const remote = parseRemote(cmd.offline ? '127.0.0.1:1234' : String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
   return cmd.run({ remote, json: args.json === true, args: { ...args, _: args._.slice(1).map(String) } });
 });

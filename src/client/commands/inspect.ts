@@ -28,6 +28,7 @@ export const inspect: Command = {
   --output DIR write the artifacts under DIR (paths confined to it; existing files are not overwritten)
   No server is contacted. --json prints one JSON document.`,
   flags: ['console', 'script', 'job', 'output'],
+  offline: true,
   async run({ json, args }) {
     // These flags are not declared boolean (other commands may take --job NAME): a value they swallowed is FILE_OR_DIR.
     const positional = [...args._];
