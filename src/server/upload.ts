@@ -84,7 +84,17 @@ class Uploader {
   ) {}
 
   async resume(): Promise<number> {
-    for (const rec of await this.outbox.list()) this.pending.set(rec.run_id, rec);
+    for (const rec of await this.outbox.list()) {
+      if (rec.dead_reason !== undefined) {
+        // An operator moved it back from dead-letter/: a fresh start, not one more refusal.
+        log('info', `upload of ${rec.job} taken back from dead-letter (was: ${rec.dead_reason})`, rec.run_id);
+        delete rec.dead_reason;
+        rec.failures = 0;
+        rec.next_attempt = new Date().toISOString();
+        await this.outbox.put(rec);
+      }
+      this.pending.set(rec.run_id, rec);
+    }
     this.kick();
     return this.pending.size;
   }

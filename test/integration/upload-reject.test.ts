@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { client, clientJson, scheduleJob, startServer, startWorker, storedResults, tempDir, waitFor, type TestServer } from './harness.js';
+import { client, clientJson, scheduleJob, startServer, startWorker, stopChild, storedResults, tempDir, waitFor, type TestServer } from './harness.js';
 import { startReceiver } from './receiver.js';
 
 async function runOne(server: TestServer, name: string, platform: string): Promise<string> {
@@ -29,9 +29,11 @@ test('a 401 is logged loudly as a credentials problem with the password masked, 
   assert.equal(receiver.requests.length, 1);
 });
 
-test('a run the receiver keeps refusing with 400 moves to dead-letter after --upload-max-failures, and its result stays', async () => {
-  const receiver = await startReceiver(() => 400);
-  const server = await startServer(tempDir(), ['--upload', receiver.url, '--upload-backoff-ms', '50', '--upload-max-failures', '3']);
+test('a run the receiver keeps refusing with 400 moves to dead-letter after --upload-max-failures, its result stays, and moved back it is retried afresh', async () => {
+  let answer = 400;
+  const receiver = await startReceiver(() => answer);
+  const args = ['--upload', receiver.url, '--upload-backoff-ms', '50', '--upload-max-failures', '3'];
+  let server = await startServer(tempDir(), args);
   const runId = await runOne(server, 'rejected', 'up-4');
   const deadFile = join(server.dir, 'dead-letter', `${runId}.json`);
   await waitFor('the run to be dead-lettered', () => existsSync(deadFile));
@@ -44,4 +46,13 @@ test('a run the receiver keeps refusing with 400 moves to dead-letter after --up
   assert.match(server.err(), new RegExp(`moved to dead-letter/${runId}\\.json`));
   const info = await clientJson(server.remote, ['info']);
   assert.deepEqual({ outbox: info.upload.outbox, dead_letter: info.upload.dead_letter }, { outbox: 0, dead_letter: 1 });
+
+  // The operator fixes the receiver and moves the record back.
+  answer = 201;
+  await stopChild(server.child);
+  renameSync(deadFile, join(server.dir, 'outbox', `${runId}.json`));
+  server = await startServer(server.dir, args);
+  await waitFor('delivery of the record taken back', () => receiver.requests.length === 4 && !existsSync(join(server.dir, 'outbox', `${runId}.json`)));
+  assert.equal(receiver.requests[3]!.status, 201);
+  assert.match(server.err(), /taken back from dead-letter/);
 });
