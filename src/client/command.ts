@@ -17,5 +17,7 @@ export interface Command {
   flags: string[];
   /** Flags that take no value. */
   booleans?: string[];
+  /** Needs no server (inspect): --remote / BUILDER_REMOTE are not read, so a bad one does not get in the way. */
+  offline?: boolean;
   run(ctx: ClientContext): Promise<number | void>;
 }

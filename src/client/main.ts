@@ -10,6 +10,7 @@ import { execute } from './commands/execute.js';
 import { fetch } from './commands/fetch.js';
 import { info } from './commands/info.js';
 import { observeLatest } from './commands/observe-latest.js';
+import { inspect } from './commands/inspect.js';
 import { observe } from './commands/observe.js';
 import { orbBuild } from './commands/orb-build.js';
 import { pause } from './commands/pause.js';
@@ -37,6 +38,7 @@ const COMMANDS: Command[] = [
   undropPlatform,
   results,
   fetch,
+  inspect,
 ];
 const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version'];
 
@@ -57,9 +59,11 @@ exit codes: 0 ok, 123 failure (the server refused, or is unreachable),
 }
 
 void runMain(async (argv) => {
-  const booleans = ['json', 'verbose', 'help', 'version', ...COMMANDS.flatMap((c) => c.booleans ?? [])];
+  // Two passes: the command decides which of its flags take no value (inspect --job vs observe-latest --job NAME).
+  const globalBooleans = ['json', 'verbose', 'help', 'version'];
+  const name = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: globalBooleans, string: ['remote'] })._[0];
+  const booleans = [...globalBooleans, ...(COMMANDS.find((c) => c.name === name)?.booleans ?? [])];
   const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote'] });
-  const name = args._[0];
   if (args.version) return void console.log(`builder-client ${VERSION} (protocol ${PROTOCOL_VERSION})`);
   if (name === undefined) {
     if (args.help) return void console.log(help());
@@ -68,9 +72,8 @@ void runMain(async (argv) => {
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) usageError(`unknown command "${name}" (see builder-client --help)`);
   if (args.help) return void console.log(`usage: builder-client [--remote HOST:PORT] [--json] ${cmd.usage}`);
-  for (const b of booleans) if (!cmd.flags.includes(b) && !GLOBAL.includes(b) && args[b] === false) delete args[b];
   checkFlags(`builder-client ${cmd.name}`, args, [...GLOBAL, ...cmd.flags]);
   setVerbose(args.verbose === true);
-  const remote = parseRemote(String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
+  const remote = parseRemote(cmd.offline ? '127.0.0.1:1234' : String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
   return cmd.run({ remote, json: args.json === true, args: { ...args, _: args._.slice(1).map(String) } });
 });

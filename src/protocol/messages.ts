@@ -108,4 +108,6 @@ export interface InfoReply {
   paused: string[];
   /** Problems an operator must fix, e.g. a missing or unreadable template. */
   problems: string[];
+  /** The upload outbox (present when the server has one): masked URL, runs waiting, runs given up. */
+  upload?: { url: string | null; outbox: number; dead_letter: number };
 }

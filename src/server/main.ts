@@ -5,6 +5,7 @@ import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { startServer } from './server.js';
+import { uploadConfig, UPLOAD_FLAGS, UPLOAD_HELP } from './upload-flags.js';
 
 const HELP = `usage: builder-server [options]
 
@@ -20,16 +21,17 @@ options:
   --retries N           retries of a due run after a lost worker or a timeout (default 2)
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
   --keep N              keep the newest N results per job, remove older ones (default 0: keep all)
+${UPLOAD_HELP}
   --verbose             debug log lines and stack traces
   --version, --help
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'verbose', 'version', 'help'];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'verbose', 'version', 'help', ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
-    string: ['ip', 'dir', 'config-dir'],
-    boolean: ['verbose', 'version', 'help'],
+    string: ['ip', 'dir', 'config-dir', ...UPLOAD_FLAGS.string],
+    boolean: ['verbose', 'version', 'help', ...UPLOAD_FLAGS.boolean],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
   checkFlags('builder-server', args, known);
@@ -47,6 +49,7 @@ void runMain(async (argv) => {
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
     maxLine: DEFAULT_MAX_LINE,
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
+    upload: uploadConfig(args),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   await new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import { ConsoleLog } from './console-log.js';
 import { enqueueJob } from './dispatch.js';
 import { pruneResults } from './retention.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
+import { afterRunStored } from './upload.js';
 
 // The running table: a run starts when a worker gets its job and ends
 // exactly once, either with the worker's job_finished or as lost (connection
@@ -147,6 +148,8 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
     state.results.set(id, record.job.name);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
     if (state.config.keep > 0) await pruneResults(state, record.job.name);
+    // An attempt that is retried is not a finished run: only final results are uploaded.
+    if (!requeue) void afterRunStored(state, result, where);
   } catch (e) {
     // Left in running/: the next start finishes or requeues it.
     log('error', `cannot store the result of ${record.job.name} in ${state.spool.path('running', id)}: ${reason(e)}`, id);

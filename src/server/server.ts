@@ -5,6 +5,7 @@ import { loadState } from './load.js';
 import { listen } from './listener.js';
 import { startScheduler, tick } from './scheduler.js';
 import { ServerState, type ServerConfig } from './state.js';
+import { NO_UPLOAD, startUploads } from './upload.js';
 import { watchSpool } from './watch.js';
 
 /** A started server: its bound address and a clean stop. */
@@ -19,6 +20,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const spool = await Spool.open(config.dir);
   const state = new ServerState(spool, config);
   await loadState(state);
+  const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
   const listener: net.Server = await listen(state);
   const addr = listener.address() as net.AddressInfo;
   const stopWatch = watchSpool(state);
@@ -31,6 +33,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       state.stopping = true;
       stopScheduler();
       stopWatch();
+      stopUploads();
       listener.close();
       // Runs in progress stay in running/: the next start requeues them.
       for (const w of state.workers.values()) w.conn.destroy();

@@ -4,6 +4,7 @@ import type { RunRecord, ScheduleEntry } from '../spool/records.js';
 import type { Spool } from '../spool/spool.js';
 import type { ConsoleLog } from './console-log.js';
 import { Queues } from './queues.js';
+import type { UploadConfig } from './upload.js';
 
 /** Server settings from the command line. */
 export interface ServerConfig {
@@ -19,6 +20,8 @@ export interface ServerConfig {
   maxLine: number;
   /** Keep at most this many stored results per job (0: all). */
   keep: number;
+  /** --upload, --keep-local, --save-format der and their tuning (none when absent). */
+  upload?: UploadConfig;
 }
 
 /** A connected worker. */

@@ -47,3 +47,26 @@ export async function renameDurable(from: string, to: string): Promise<void> {
 export function recordText(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
 }
+
+/**
+ * Like writeAtomic, for a body too big to hold: the chunks are written one
+ * by one into `tmpDir` (each awaited, so memory stays at one chunk), then
+ * fsynced and renamed into place. A failure removes the temp file and rejects.
+ */
+export async function writeAtomicStream(tmpDir: string, path: string, chunks: AsyncIterable<Buffer>): Promise<void> {
+  const tmp = join(tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = await fs.open(tmp, 'wx', 0o600);
+  try {
+    try {
+      for await (const chunk of chunks) await fd.write(chunk);
+      await fd.sync();
+    } finally {
+      await fd.close();
+    }
+    await fs.rename(tmp, path);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  await syncDir(dirname(path));
+}

@@ -24,6 +24,8 @@ export function renderInfo(info: InfoReply): string {
     out.push(paint.bold(paint.red(`problems (${info.problems.length})`)));
     for (const p of info.problems) out.push(`  ${p}`);
   }
+  const up = info.upload;
+  if (up && (up.url || up.outbox || up.dead_letter)) out.push(paint.bold('upload: ') + `${up.url ?? '(off)'}  outbox ${up.outbox}  dead-letter ${up.dead_letter}`);
   return out.join('\n');
 }
 

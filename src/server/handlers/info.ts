@@ -1,6 +1,7 @@
 import type { Connection } from '../../protocol/connection.js';
 import type { InfoReply } from '../../protocol/messages.js';
 import type { ServerState } from '../state.js';
+import { uploadInfo } from '../upload.js';
 
 /** The queue time a file name of ours encodes (its order key is microseconds). */
 function queuedAt(file: string): string {
@@ -46,5 +47,7 @@ export async function handleInfo(state: ServerState, conn: Connection): Promise<
     paused: [...state.paused].sort(),
     problems: [...state.problems.values()],
   };
+  const upload = await uploadInfo(state);
+  if (upload) info.upload = upload;
   await conn.send({ type: 'info_reply', info });
 }
