@@ -4,6 +4,7 @@ import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { parseHttpFlag } from './http/address.js';
 import { startServer } from './server.js';
 
 const HELP = `usage: builder-server [options]
@@ -19,16 +20,19 @@ options:
   --heartbeat SECONDS   heartbeat period; 3 silent periods mean a lost worker (default 10)
   --retries N           retries of a due run after a lost worker or a timeout (default 2)
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
+  --http [ADDR:]PORT    serve a read-only status page, /metrics and /healthz (off by default;
+                        loopback unless ADDR is given)
+  --insecure            allow --http on an address other than loopback (the page has no credentials)
   --verbose             debug log lines and stack traces
   --version, --help
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'verbose', 'version', 'help'];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'http', 'insecure', 'verbose', 'version', 'help'];
   const args = mri(argv, {
-    string: ['ip', 'dir', 'config-dir'],
-    boolean: ['verbose', 'version', 'help'],
+    string: ['ip', 'dir', 'config-dir', 'http'],
+    boolean: ['verbose', 'version', 'help', 'insecure'],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10' },
   });
   checkFlags('builder-server', args, known);
@@ -45,8 +49,10 @@ void runMain(async (argv) => {
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
     maxLine: DEFAULT_MAX_LINE,
+    http: args.http === undefined ? null : parseHttpFlag(args.http, args.insecure === true),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
+  if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.stop().then(resolve);
     process.once('SIGTERM', stop);

@@ -7,6 +7,7 @@ import { log } from '../shared/log.js';
 import type { ResultRecord, RunRecord } from '../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { enqueueJob } from './dispatch.js';
+import { countFinishedRun } from './http/metrics.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
 
 // The running table: a run starts when a worker gets its job and ends
@@ -139,6 +140,7 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
   try {
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
+    countFinishedRun(state, result);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
   } catch (e) {
     // Left in running/: the next start finishes or requeues it.

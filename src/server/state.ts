@@ -3,6 +3,7 @@ import type { Job, WorkerFacts } from '../protocol/types.js';
 import type { RunRecord, ScheduleEntry } from '../spool/records.js';
 import type { Spool } from '../spool/spool.js';
 import type { ConsoleLog } from './console-log.js';
+import type { HttpAddress } from './http/address.js';
 import { Queues } from './queues.js';
 
 /** Server settings from the command line. */
@@ -17,6 +18,8 @@ export interface ServerConfig {
   /** Seconds a worker gets to report after being told to stop. */
   killGraceS: number;
   maxLine: number;
+  /** Where the read-only status page listens (--http), or absent when it is off. */
+  http?: HttpAddress | null;
 }
 
 /** A connected worker. */
