@@ -66,7 +66,7 @@ const CSS = `
 --ok:#1c7c43;--okbg:#e3f5ea;--bad:#b42318;--badbg:#fdecea;--run:#1d5fc4;--runbg:#e6effc;--warn:#8a5a00;--warnbg:#fff4d6;--code:#0f1420;--codefg:#d7dde8}
 @media (prefers-color-scheme:dark){:root{--bg:#12151c;--card:#1a1e27;--fg:#e4e7ee;--muted:#8d95a7;--line:#2a303c;--accent:#7aa7ff;
 --ok:#6fd39a;--okbg:#163324;--bad:#ff8a80;--badbg:#3a1b1b;--run:#8ab4ff;--runbg:#1b2a44;--warn:#f2c14e;--warnbg:#3a300f}}
-*{box-sizing:border-box}
+*{box-sizing:border-box}[hidden]{display:none!important}
 body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 header{background:var(--card);border-bottom:1px solid var(--line);padding:12px 24px;display:flex;gap:16px;align-items:baseline;flex-wrap:wrap}
 header h1{font-size:18px;margin:0}header h1 a{color:inherit;text-decoration:none}
@@ -82,7 +82,9 @@ th,td{text-align:left;padding:7px 16px;border-bottom:1px solid var(--line);verti
 th{font-weight:600;font-size:12px;color:var(--muted)}
 tr:last-child td{border-bottom:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.empty{padding:12px 16px;color:var(--muted)}
+.empty{margin:0;padding:12px 16px;color:var(--muted)}
+.crumbs{margin:0 0 8px}h2.title{font-size:22px;margin:0 0 14px}h2.title .muted{font-size:15px;font-weight:400}
+section h2 .badge{text-transform:none;letter-spacing:0;margin-left:6px}
 .muted{color:var(--muted)}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
 a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}

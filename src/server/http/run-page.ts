@@ -24,7 +24,7 @@ pre.scrollTop=pre.scrollHeight;
 const es=new EventSource(location.pathname.replace(/console$/,'events')+'?from='+pre.dataset.from);
 es.onmessage=e=>{const c=JSON.parse(e.data),stick=pre.scrollTop+pre.clientHeight>=pre.scrollHeight-8;
 const s=document.createElement('span');s.className='t';s.textContent=stamp(c.t);pre.append(s,c.line+'\\n');if(stick)pre.scrollTop=pre.scrollHeight;};
-es.addEventListener('end',e=>{es.close();const d=JSON.parse(e.data);st.textContent=d.outcome;st.className='badge '+(d.ok?'ok':'bad');note.hidden=false;});
+es.addEventListener('end',e=>{es.close();const d=JSON.parse(e.data);st.textContent=d.outcome;st.className='badge '+(d.ok?'ok':'bad');note.hidden=false;document.getElementById('live').hidden=true;});
 `;
 
 function artifactList(runId: string, artifacts: ArtifactInfo[]): string {
@@ -73,9 +73,11 @@ export async function renderRunPage(state: ServerState, runId: string, found: Fo
     live ? `<span id="ended" hidden>The run ended: <a href="">reload</a> for its artifacts.</span>` : '',
   ].filter(Boolean);
   const body = `
-<section><h2>${esc(rec.job.name)}</h2>${dl}</section>
+<p class="crumbs"><a href="/">← overview</a></p>
+<h2 class="title">${esc(rec.job.name)} <span class="muted">on ${esc(rec.job.platform)}</span></h2>
+<section><h2>Run</h2>${dl}</section>
 <section id="artifacts"><h2>Artifacts</h2>${live ? '<p class="empty">Artifacts arrive when the run ends.</p>' : artifactList(runId, found.result.artifacts)}</section>
-<section><h2>Console (${lines} lines${live ? ', following live' : ''})</h2><pre id="console" class="console" data-from="${lines}">${tail.join('')}</pre>
+<section><h2>Console${live ? ` <span id="live" class="badge run">following live</span>` : ` (${lines} lines)`}</h2><pre id="console" class="console" data-from="${lines}">${tail.join('')}</pre>
 <div class="note">${consoleNote.join(' · ')}</div></section>`;
-  return layout({ title: `${rec.job.name} ${live ? '(running)' : ''} — builder`, nonce, body, ...(live ? { script: FOLLOW_SCRIPT } : {}) });
+  return layout({ title: `${rec.job.name}${live ? ' (running)' : ''} — builder`, nonce, body, ...(live ? { script: FOLLOW_SCRIPT } : {}) });
 }
