@@ -88,7 +88,8 @@ test('/metrics follows the Prometheus text format and its values change as jobs 
 
   // A failing job counts under the same outcome kind (exited); a lost worker's run counts as failed.
   await scheduleJob(server, 'fails', 'mu-1', '#!/bin/sh\nexit 3\n', ['--period', 'daily']);
-  await scheduleJob(server, 'lost', 'nu-1', `#!/bin/sh\necho started\nsleep 30\n`, ['--period', 'daily']);
+  const lostGate = join(tempDir(), 'gate');
+  await scheduleJob(server, 'lost', 'nu-1', `#!/bin/sh\necho started\nwhile [ ! -e ${lostGate} ]; do sleep 0.05; done\n`, ['--period', 'daily']);
   assert.equal((await startWorker(server.remote, 'mu-1').exited).code, 0);
   const doomed = startWorker(server.remote, 'nu-1');
   await waitFor('the lost job to run', async () => {
@@ -96,6 +97,7 @@ test('/metrics follows the Prometheus text format and its values change as jobs 
     return metric('builder_running_jobs', { platform: 'nu-1' }) === 1;
   });
   doomed.child.kill('SIGKILL');
+  writeFileSync(lostGate, ''); // the killed worker's job outlives it: let it end
   await waitFor('both runs to be counted', async () => {
     scrapes.push(await scrape(server));
     return metric('builder_runs_finished_total', { outcome: 'exited' }) === 2 && metric('builder_runs_finished_total', { outcome: 'failed' }) === 1;
