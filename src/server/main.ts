@@ -4,6 +4,7 @@ import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { parseHttpFlag } from './http/address.js';
 import { startServer } from './server.js';
 import { uploadConfig, UPLOAD_FLAGS, UPLOAD_HELP } from './upload-flags.js';
 
@@ -22,16 +23,19 @@ options:
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
   --keep N              keep the newest N results per job, remove older ones (default 0: keep all)
 ${UPLOAD_HELP}
+  --http [ADDR:]PORT    serve a read-only status page, /metrics and /healthz (off by default;
+                        loopback unless ADDR is given)
+  --insecure            allow --http on an address other than loopback (the page has no credentials)
   --verbose             debug log lines and stack traces
   --version, --help
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'verbose', 'version', 'help', ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
-    string: ['ip', 'dir', 'config-dir', ...UPLOAD_FLAGS.string],
-    boolean: ['verbose', 'version', 'help', ...UPLOAD_FLAGS.boolean],
+    string: ['ip', 'dir', 'config-dir', 'http', ...UPLOAD_FLAGS.string],
+    boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
   checkFlags('builder-server', args, known);
@@ -50,8 +54,10 @@ void runMain(async (argv) => {
     maxLine: DEFAULT_MAX_LINE,
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
+    http: args.http === undefined ? null : parseHttpFlag(args.http, args.insecure === true),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
+  if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.stop().then(resolve);
     process.once('SIGTERM', stop);

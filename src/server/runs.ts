@@ -8,6 +8,7 @@ import type { ResultRecord, RunRecord } from '../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { enqueueJob } from './dispatch.js';
 import { pruneResults } from './retention.js';
+import { countFinishedRun } from './http/metrics.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
 import { afterRunStored } from './upload.js';
 
@@ -146,6 +147,7 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
   try {
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
+    countFinishedRun(state, result);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
     if (state.config.keep > 0) await pruneResults(state, record.job.name);
     // An attempt that is retried is not a finished run: only final results are uploaded.

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { log } from '../shared/log.js';
 import { Spool } from '../spool/spool.js';
+import { startHttp } from './http/http-server.js';
 import { loadState } from './load.js';
 import { listen } from './listener.js';
 import { startScheduler, tick } from './scheduler.js';
@@ -12,6 +13,8 @@ import { watchSpool } from './watch.js';
 export interface RunningServer {
   state: ServerState;
   address: { ip: string; port: number };
+  /** The status page's address when --http is on. */
+  http: { ip: string; port: number } | null;
   stop(): Promise<void>;
 }
 
@@ -26,15 +29,26 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const stopWatch = watchSpool(state);
   await tick(state);
   const stopScheduler = startScheduler(state);
+  const status = config.http
+    ? await startHttp(state, config.http, () => listener.listening).catch((e) => {
+        // Nothing may keep the process alive when it cannot start.
+        stopScheduler();
+        stopWatch();
+        listener.close();
+        throw e;
+      })
+    : null;
   return {
     state,
     address: { ip: addr.address, port: addr.port },
+    http: status?.address ?? null,
     async stop() {
       state.stopping = true;
       stopScheduler();
       stopWatch();
       stopUploads();
       listener.close();
+      await status?.close();
       // Runs in progress stay in running/: the next start requeues them.
       for (const w of state.workers.values()) w.conn.destroy();
       for (const r of state.runs.values()) if (r.deadline) clearTimeout(r.deadline);

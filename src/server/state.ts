@@ -3,6 +3,7 @@ import type { Job, WorkerFacts } from '../protocol/types.js';
 import type { RunRecord, ScheduleEntry } from '../spool/records.js';
 import type { Spool } from '../spool/spool.js';
 import type { ConsoleLog } from './console-log.js';
+import type { HttpAddress } from './http/address.js';
 import { Queues } from './queues.js';
 import type { UploadConfig } from './upload.js';
 
@@ -22,6 +23,8 @@ export interface ServerConfig {
   keep: number;
   /** --upload, --keep-local, --save-format der and their tuning (none when absent). */
   upload?: UploadConfig;
+  /** Where the read-only status page listens (--http), or absent when it is off. */
+  http?: HttpAddress | null;
 }
 
 /** A connected worker. */

@@ -12,6 +12,13 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+let writeObserver: ((seconds: number) => void) | null = null;
+
+/** Sets the one observer of completed atomic write durations (the server's spool write latency metric); null removes it. */
+export function observeAtomicWrites(fn: ((seconds: number) => void) | null): void {
+  writeObserver = fn;
+}
+
 /**
  * Writes `data` to `path` so that after a crash the file is wholly old or
  * wholly new: write into `tmpDir` (same file system), fsync, rename into
@@ -19,6 +26,7 @@ export async function syncDir(dir: string): Promise<void> {
  * is never reported as success.
  */
 export async function writeAtomic(tmpDir: string, path: string, data: string | Buffer): Promise<void> {
+  const started = performance.now();
   const tmp = join(tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = await fs.open(tmp, 'wx', 0o600);
   try {
@@ -34,6 +42,7 @@ export async function writeAtomic(tmpDir: string, path: string, data: string | B
     throw e;
   }
   await syncDir(dirname(path));
+  writeObserver?.((performance.now() - started) / 1000);
 }
 
 /** Renames and fsyncs both directories involved. */

@@ -1,0 +1,120 @@
+import { promises as fs } from 'node:fs';
+import type { Outcome } from '../protocol/types.js';
+import type { ConsoleLine } from '../spool/records.js';
+import type { RunState, ServerState } from './state.js';
+
+const CHUNK = 64 * 1024;
+
+/**
+ * Where a run's console is: the live run (still growing) or a stored
+ * result's file; null for an unknown run id. `path()` is asked again when
+ * the file is opened, since a run that ends moves from running/ to results/.
+ */
+export function locateConsole(state: ServerState, runId: string): { path: () => string; live: RunState | null } | null {
+  const live = state.runs.get(runId) ?? null;
+  if (!live && !state.results.has(runId)) return null;
+  const path = () => {
+    const name = state.results.get(runId);
+    return name ? state.spool.path('results', name, runId, 'console.ndjson') : state.spool.consolePath(runId);
+  };
+  return { path, live };
+}
+
+/**
+ * Reads a console.ndjson file line by line, up to its current end, and can
+ * be called again to read what was appended since. It keeps its open handle,
+ * so a file renamed from running/ to results/ keeps being read.
+ */
+export class ConsoleReader {
+  private fd: fs.FileHandle | null = null;
+  private pos = 0;
+  private carry = '';
+  /** Lines read so far (the number of the next line). */
+  n = 0;
+
+  constructor(private readonly path: string | (() => string)) {}
+
+  /** Reads one chunk and hands every complete line to `each`; returns the bytes read (0: at the end for now). */
+  async readChunk(each: (n: number, c: ConsoleLine) => Promise<void> | void): Promise<number> {
+    if (!this.fd) this.fd = await fs.open(typeof this.path === 'string' ? this.path : this.path(), 'r').catch(() => null);
+    if (!this.fd) return 0;
+    const buf = Buffer.alloc(CHUNK);
+    const { bytesRead } = await this.fd.read(buf, 0, CHUNK, this.pos);
+    this.pos += bytesRead;
+    const lines = (this.carry + buf.toString('utf8', 0, bytesRead)).split('\n');
+    this.carry = lines.pop()!;
+    for (const l of lines) {
+      if (l === '') continue;
+      await each(this.n++, JSON.parse(l) as ConsoleLine);
+    }
+    return bytesRead;
+  }
+
+  /** Reads everything there is now. */
+  async readAll(each: (n: number, c: ConsoleLine) => Promise<void> | void): Promise<void> {
+    while ((await this.readChunk(each)) > 0);
+  }
+
+  /** Closes the file. */
+  async close(): Promise<void> {
+    await this.fd?.close();
+    this.fd = null;
+  }
+}
+
+/**
+ * Streams a run's console to `sink` from line `from` on, then follows it
+ * live until the run ends (or `signal` aborts). It reads the console file,
+ * never a shared memory buffer, and awaits the sink: a slow observer only
+ * slows itself and never loses a line. Returns null for an unknown run id,
+ * else the outcome (null when aborted or not recorded).
+ */
+export async function followConsole(
+  state: ServerState,
+  runId: string,
+  from: number,
+  sink: (n: number, c: ConsoleLine) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<{ outcome: Outcome | null } | null> {
+  const where = locateConsole(state, runId);
+  if (!where) return null;
+  const { live } = where;
+  let ended = !live || live.done;
+  let outcome: Outcome | null = null;
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const onStored = (o: Outcome) => {
+    outcome = o;
+    ended = true;
+    poke();
+  };
+  live?.console.on('grew', poke);
+  live?.console.on('stored', onStored);
+  signal?.addEventListener('abort', poke);
+  const reader = new ConsoleReader(where.path);
+  try {
+    for (;;) {
+      if (signal?.aborted) return { outcome: null };
+      const endedBeforeRead = ended;
+      const got = await reader.readChunk((n, c) => (n >= from ? sink(n, c) : undefined));
+      if (got > 0) continue;
+      if (endedBeforeRead) break;
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 1000).unref();
+      });
+    }
+    const stored = state.results.get(runId);
+    if (!outcome && stored) outcome = (await state.spool.readResult(stored, runId))?.outcome ?? null;
+    return { outcome };
+  } finally {
+    await reader.close();
+    live?.console.off('grew', poke);
+    live?.console.off('stored', onStored);
+    signal?.removeEventListener('abort', poke);
+  }
+}

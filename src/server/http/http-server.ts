@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import { BuilderError, reason } from '../../shared/errors.js';
+import { log } from '../../shared/log.js';
+import { observeAtomicWrites } from '../../spool/atomic.js';
+import type { ServerState } from '../state.js';
+import type { HttpAddress } from './address.js';
+import { esc, layout } from './html.js';
+import { metricsOf, renderMetrics } from './metrics.js';
+import { renderOverview } from './page.js';
+import { storedResults } from './recent.js';
+import { findRun, sendArtifact, sendConsoleText } from './run-files.js';
+import { renderRunPage } from './run-page.js';
+import { streamConsoleEvents } from './sse.js';
+
+/** A started status server: where it listens and how to stop it. */
+export interface StatusServer {
+  address: HttpAddress;
+  close(): Promise<void>;
+}
+
+const RUN_URL = /^\/runs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(console|console\.txt|events|artifacts\/(.+))$/;
+
+function send(res: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.end(body);
+}
+
+function sendHtml(res: http.ServerResponse, status: number, nonce: string, html: string): void {
+  send(res, status, 'text/html; charset=utf-8', html, {
+    // Only our own inline CSS and script (by nonce) run; the page fetches nothing but its event stream.
+    'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    'Referrer-Policy': 'no-referrer',
+  });
+}
+
+function sendError(res: http.ServerResponse, status: number, message: string, nonce: string): void {
+  const body = `<section><h2>${status}</h2><p class="empty">${esc(message)}</p></section><p><a href="/">back to the overview</a></p>`;
+  sendHtml(res, status, nonce, layout({ title: `${status} — builder`, nonce, body }));
+}
+
+/** Whether the spool can be written: a probe file created and removed in tmp/ (what every record write goes through). */
+async function spoolHealthy(state: ServerState): Promise<string | null> {
+  const probe = state.spool.path('tmp', `healthz-${process.pid}.probe`);
+  try {
+    await fs.writeFile(probe, 'ok\n', { mode: 0o600 });
+    await fs.rm(probe, { force: true });
+    return null;
+  } catch (e) {
+    return `spool ${state.spool.dir} cannot be written: ${reason(e)}`;
+  }
+}
+
+async function route(state: ServerState, listening: () => boolean, req: http.IncomingMessage, res: http.ServerResponse, nonce: string): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'read-only: GET and HEAD only\n', { Allow: 'GET, HEAD' });
+  const url = new URL(req.url ?? '/', 'http://status.invalid');
+  const path = url.pathname;
+  if (path === '/') return sendHtml(res, 200, nonce, renderOverview(state, await storedResults(state), nonce));
+  if (path === '/healthz') {
+    const problem = state.stopping ? 'the server is stopping' : !listening() ? 'the protocol listener is closed' : await spoolHealthy(state);
+    return problem ? send(res, 503, 'text/plain; charset=utf-8', `${problem}\n`) : send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+  }
+  if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(state));
+  const m = RUN_URL.exec(path);
+  if (!m) return sendError(res, 404, `nothing at ${path}`, nonce);
+  const runId = m[1]!;
+  const found = await findRun(state, runId);
+  if (!found) return sendError(res, 404, `no run with id ${runId} is running or stored`, nonce);
+  switch (m[2]) {
+    case 'console':
+      return sendHtml(res, 200, nonce, await renderRunPage(state, runId, found, nonce));
+    case 'console.txt':
+      return sendConsoleText(state, res, runId, found);
+    case 'events': {
+      const from = Number(url.searchParams.get('from') ?? 0);
+      return streamConsoleEvents(state, req, res, runId, Number.isInteger(from) && from >= 0 ? from : 0);
+    }
+    default:
+      return sendArtifact(state, res, runId, found, m[3]!);
+  }
+}
+
+/**
+ * Starts the read-only status server: the overview page, run pages with a
+ * live console (SSE), artifacts, /metrics and /healthz. `listening` tells
+ * /healthz whether the protocol listener still accepts connections.
+ */
+export async function startHttp(state: ServerState, at: HttpAddress, listening: () => boolean): Promise<StatusServer> {
+  const metrics = metricsOf(state);
+  observeAtomicWrites((s) => metrics.spoolWrite.observe(s));
+  const server = http.createServer((req, res) => {
+    const nonce = randomBytes(12).toString('base64');
+    route(state, listening, req, res, nonce).catch((e) => {
+      const code = (e as { code?: string }).code;
+      const status = code === 'bad_request' || code === 'bad_artifact_path' ? 400 : code === 'not_found' || code === 'ENOENT' || code === 'ELOOP' ? 404 : 500;
+      if (status === 500 && code !== 'connection_closed') log('error', `status page ${req.url}: ${reason(e)}`);
+      if (!res.headersSent) sendError(res, status, reason(e), nonce);
+      else res.destroy();
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    const refused = (e: Error) =>
+      reject(new BuilderError('http_listen', `cannot serve the status page on ${at.ip}:${at.port}: ${reason(e)} (choose another --http address or port)`));
+    server.once('error', refused);
+    server.listen({ host: at.ip, port: at.port }, () => {
+      server.off('error', refused);
+      server.on('error', (e) => log('error', `status page listener: ${reason(e)}`));
+      resolve();
+    });
+  });
+  const addr = server.address() as net.AddressInfo;
+  return {
+    address: { ip: addr.address, port: addr.port },
+    async close() {
+      observeAtomicWrites(null);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
