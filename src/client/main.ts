@@ -2,6 +2,7 @@ import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
 import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
+import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../shared/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import type { Command } from './command.js';
 import { execute } from './commands/execute.js';
@@ -12,7 +13,7 @@ import { unschedule } from './commands/unschedule.js';
 
 /** Every command, by the name typed on the command line. */
 const COMMANDS: Command[] = [schedule, unschedule, execute, info, observe];
-const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version'];
+const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version', ...CLIENT_TRANSPORT_FLAGS];
 
 function help(): string {
   return `usage: builder-client [--remote HOST:PORT] [--json] COMMAND [ARGS]
@@ -22,6 +23,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 options:
   -r, --remote HOST:PORT  the server (default $BUILDER_REMOTE, else 127.0.0.1:1234)
+${transportHelp({ socket: true, clientCert: false })}
   --json                  machine-readable output
   --verbose               stack traces for internal errors
   --version, -h, --help   (builder-client COMMAND --help for one command)
@@ -32,7 +34,7 @@ exit codes: 0 ok, 123 failure (the server refused, or is unreachable),
 
 void runMain(async (argv) => {
   const booleans = ['json', 'verbose', 'help', 'version', ...COMMANDS.flatMap((c) => c.booleans ?? [])];
-  const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote'] });
+  const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote', ...CLIENT_TRANSPORT_FLAGS] });
   const name = args._[0];
   if (args.version) return void console.log(`builder-client ${VERSION} (protocol ${PROTOCOL_VERSION})`);
   if (name === undefined) {
@@ -45,6 +47,9 @@ void runMain(async (argv) => {
   for (const b of booleans) if (!cmd.flags.includes(b) && !GLOBAL.includes(b) && args[b] === false) delete args[b];
   checkFlags(`builder-client ${cmd.name}`, args, [...GLOBAL, ...cmd.flags]);
   setVerbose(args.verbose === true);
-  const remote = parseRemote(String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
+  const transport = await readTransportFlags(args);
+  // With --socket no HOST:PORT is used (nor parsed: $BUILDER_REMOTE may be anything).
+  const where = transport.socketPath ? { host: 'localhost', port: 0 } : parseRemote(String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
+  const remote = { ...where, ...transport };
   return cmd.run({ remote, json: args.json === true, args: { ...args, _: args._.slice(1).map(String) } });
 });

@@ -2,8 +2,10 @@ import mri from 'mri';
 import { DEFAULT_MAX_LINE } from '../protocol/connection.js';
 import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
-import { setVerbose } from '../shared/log.js';
+import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { DEFAULT_LIMITS, formatBytes } from './limits.js';
+import { loadSecurity } from './security.js';
 import { startServer } from './server.js';
 
 const HELP = `usage: builder-server [options]
@@ -19,16 +21,33 @@ options:
   --heartbeat SECONDS   heartbeat period; 3 silent periods mean a lost worker (default 10)
   --retries N           retries of a due run after a lost worker or a timeout (default 2)
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
+
+security (see README "Security"):
+  --worker-token-file FILE  the secret workers must send (their --token-file)
+  --client-token-file FILE  the secret clients must send over TCP (their --token-file)
+  --tls-cert FILE --tls-key FILE  speak TLS on the TCP port with this certificate (PEM)
+  --tls-client-ca FILE      workers must present a certificate signed by this CA (mTLS)
+  --socket PATH             also listen on a Unix socket for local clients (mode 0600, no token)
+  --insecure                allow a non-loopback --ip without credentials
+  --max-artifacts N         files one run may send back (default ${DEFAULT_LIMITS.maxArtifacts})
+  --max-artifact-bytes N    total artifact bytes of one run (default ${DEFAULT_LIMITS.maxArtifactBytes}, ${formatBytes(DEFAULT_LIMITS.maxArtifactBytes)})
+  --max-console-bytes N     console bytes of one run (default ${DEFAULT_LIMITS.maxConsoleBytes}, ${formatBytes(DEFAULT_LIMITS.maxConsoleBytes)})
+  --max-line N              longest protocol line in bytes (default ${DEFAULT_MAX_LINE})
+  --max-connections-per-address N  open connections from one IP (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
+  --hello-timeout SECONDS   time a new connection has for TLS and its hello (default ${DEFAULT_LIMITS.helloTimeoutMs / 1000})
+
   --verbose             debug log lines and stack traces
   --version, --help
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'verbose', 'version', 'help'];
+  const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
+  const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'verbose', 'version', 'help', 'insecure', ...secure, ...limits];
   const args = mri(argv, {
-    string: ['ip', 'dir', 'config-dir'],
-    boolean: ['verbose', 'version', 'help'],
+    string: ['ip', 'dir', 'config-dir', ...secure],
+    boolean: ['verbose', 'version', 'help', 'insecure'],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10' },
   });
   checkFlags('builder-server', args, known);
@@ -36,17 +55,43 @@ void runMain(async (argv) => {
   if (args.version) return void console.log(`builder-server ${VERSION} (protocol ${PROTOCOL_VERSION})`);
   if (args._.length > 0) usageError(`unexpected argument "${args._[0]}" (see builder-server --help)`);
   setVerbose(args.verbose === true);
+  const ip = String(args.ip);
+  const str = (k: string): string | undefined => (typeof args[k] === 'string' && args[k] !== '' ? String(args[k]) : undefined);
+  const security = await loadSecurity(ip, {
+    workerTokenFile: str('worker-token-file'),
+    clientTokenFile: str('client-token-file'),
+    tlsCert: str('tls-cert'),
+    tlsKey: str('tls-key'),
+    tlsClientCa: str('tls-client-ca'),
+    socket: str('socket'),
+    insecure: args.insecure === true,
+  });
+  const seconds = (flag: string, v: unknown, dflt: number): number => {
+    const n = v === undefined ? dflt : Number(v);
+    if (!(n > 0 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
+    return Math.round(n * 1000);
+  };
+  const D = DEFAULT_LIMITS;
   const server = await startServer({
     dir: args.dir ?? defaultSpoolDir(),
     configDir: args['config-dir'] ?? defaultConfigDir(),
-    ip: String(args.ip),
+    ip,
     port: intFlag('--port', args.port, 0, 65535),
     heartbeatMs: Math.round(Number(args.heartbeat) * 1000) || usageError(`--heartbeat must be a positive number of seconds`),
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
-    maxLine: DEFAULT_MAX_LINE,
+    maxLine: intFlag('--max-line', args['max-line'] ?? DEFAULT_MAX_LINE, 1024, 64 * 1024 * 1024),
+    security,
+    limits: {
+      maxArtifacts: intFlag('--max-artifacts', args['max-artifacts'] ?? D.maxArtifacts, 0, 10_000_000),
+      maxArtifactBytes: intFlag('--max-artifact-bytes', args['max-artifact-bytes'] ?? D.maxArtifactBytes, 0, Number.MAX_SAFE_INTEGER),
+      maxConsoleBytes: intFlag('--max-console-bytes', args['max-console-bytes'] ?? D.maxConsoleBytes, 1024, Number.MAX_SAFE_INTEGER),
+      maxConnectionsPerAddress: intFlag('--max-connections-per-address', args['max-connections-per-address'] ?? D.maxConnectionsPerAddress, 1, 1_000_000),
+      helloTimeoutMs: seconds('--hello-timeout', args['hello-timeout'], D.helloTimeoutMs / 1000),
+    },
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
+  if (security.socketPath) log('info', `local clients: ${security.socketPath}${security.tls ? '; TCP speaks TLS' : ''}`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.stop().then(resolve);
     process.once('SIGTERM', stop);

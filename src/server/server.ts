@@ -19,8 +19,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const spool = await Spool.open(config.dir);
   const state = new ServerState(spool, config);
   await loadState(state);
-  const listener: net.Server = await listen(state);
-  const addr = listener.address() as net.AddressInfo;
+  const listener = await listen(state);
+  const addr = listener.tcp.address() as net.AddressInfo;
   const stopWatch = watchSpool(state);
   await tick(state);
   const stopScheduler = startScheduler(state);

@@ -3,7 +3,9 @@ import type { Job, WorkerFacts } from '../protocol/types.js';
 import type { RunRecord, ScheduleEntry } from '../spool/records.js';
 import type { Spool } from '../spool/spool.js';
 import type { ConsoleLog } from './console-log.js';
+import type { Limits, RunUsage } from './limits.js';
 import { Queues } from './queues.js';
+import type { SecurityConfig } from './security.js';
 
 /** Server settings from the command line. */
 export interface ServerConfig {
@@ -17,6 +19,10 @@ export interface ServerConfig {
   /** Seconds a worker gets to report after being told to stop. */
   killGraceS: number;
   maxLine: number;
+  /** Credentials, TLS, the local socket. */
+  security: SecurityConfig;
+  /** Per-run and per-peer limits. */
+  limits: Limits;
 }
 
 /** A connected worker. */
@@ -39,6 +45,8 @@ export interface RunState {
   deadline: NodeJS.Timeout | null;
   /** Why the server asked the worker to stop (timeout), which then decides the outcome. */
   stopReason: string | null;
+  /** Artifacts and console received so far, against the per-run limits. */
+  usage: RunUsage;
   done: boolean;
 }
 
