@@ -25,17 +25,16 @@ export const DEFAULT_LIMITS: Limits = {
   helloTimeoutMs: 10_000,
 };
 
-/** Bytes for people: `512 bytes`, `64 MiB`, `8 GiB` (one decimal when not whole). */
+/** A byte count as the operator would write it: `8 GiB`, `64 MiB`, else exact: `2000 bytes`. */
 export function formatBytes(n: number): string {
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  if (n < 1024) return `${n} bytes`;
   let v = n;
   let u = -1;
-  while (v >= 1024 && u < units.length - 1) {
+  while (v >= 1024 && v % 1024 === 0 && u < units.length - 1) {
     v /= 1024;
     u++;
   }
-  return `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
+  return u < 0 ? `${n} bytes` : `${v} ${units[u]}`;
 }
 
 /** What a run used so far, and why it went over a limit (its outcome then says so). */

@@ -61,5 +61,6 @@ test('per-run limits: count, bytes and console; the outcome says which, and keep
   assert.match(c.exceeded!, /console exceeds the limit of 10 bytes/);
   assert.deepEqual(limitedOutcome(newUsage(), { kind: 'exited', code: 3 }), { kind: 'exited', code: 3 });
   assert.equal(formatBytes(8 * 1024 ** 3), '8 GiB');
-  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(1536), '1536 bytes');
+  assert.equal(formatBytes(64 * 1024 * 1024), '64 MiB');
 });
