@@ -21,8 +21,10 @@ options:
   --heartbeat SECONDS   heartbeat period; 3 silent periods mean a lost worker (default 10)
   --retries N           retries of a due run after a lost worker or a timeout (default 2)
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
+  --verbose             debug log lines and stack traces
+  --version, --help
 
-security (see README "Security"):
+security and limits (see README "Security"):
   --worker-token-file FILE  the secret workers must send (their --token-file)
   --client-token-file FILE  the secret clients must send over TCP (their --token-file)
   --tls-cert FILE --tls-key FILE  speak TLS on the TCP port with this certificate (PEM)
@@ -35,9 +37,6 @@ security (see README "Security"):
   --max-line N              longest protocol line in bytes (default ${DEFAULT_MAX_LINE})
   --max-connections-per-address N  open connections from one IP (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
   --hello-timeout SECONDS   time a new connection has for TLS and its hello (default ${DEFAULT_LIMITS.helloTimeoutMs / 1000})
-
-  --verbose             debug log lines and stack traces
-  --version, --help
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 

@@ -16,7 +16,7 @@ export interface SecurityConfig {
   socketPath?: string;
   /** The operator accepted an unauthenticated non-loopback listener. */
   insecure: boolean;
-  /** Roles that are refused over TCP because nothing could authenticate them (non-loopback, --socket only). */
+  /** Clients over TCP are refused: non-loopback with --socket but no client token, so only the socket serves clients. */
   tcpClientsRefused: boolean;
 }
 
