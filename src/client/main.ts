@@ -2,6 +2,7 @@ import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
 import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
+import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../shared/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import type { Command } from './command.js';
 import { cancel } from './commands/cancel.js';
@@ -40,7 +41,7 @@ const COMMANDS: Command[] = [
   fetch,
   inspect,
 ];
-const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version'];
+const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version', ...CLIENT_TRANSPORT_FLAGS];
 
 function help(): string {
   return `usage: builder-client [--remote HOST:PORT] [--json] COMMAND [ARGS]
@@ -50,6 +51,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 options:
   -r, --remote HOST:PORT  the server (default $BUILDER_REMOTE, else 127.0.0.1:1234)
+${transportHelp({ socket: true, clientCert: false })}
   --json                  machine-readable output
   --verbose               stack traces for internal errors
   --version, -h, --help   (builder-client COMMAND --help for one command)
@@ -61,9 +63,9 @@ exit codes: 0 ok, 123 failure (the server refused, or is unreachable),
 void runMain(async (argv) => {
   // Two passes: the command decides which of its flags take no value (inspect --job vs observe-latest --job NAME).
   const globalBooleans = ['json', 'verbose', 'help', 'version'];
-  const name = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: globalBooleans, string: ['remote'] })._[0];
+  const name = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: globalBooleans, string: ['remote', ...CLIENT_TRANSPORT_FLAGS] })._[0];
   const booleans = [...globalBooleans, ...(COMMANDS.find((c) => c.name === name)?.booleans ?? [])];
-  const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote'] });
+  const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote', ...CLIENT_TRANSPORT_FLAGS] });
   if (args.version) return void console.log(`builder-client ${VERSION} (protocol ${PROTOCOL_VERSION})`);
   if (name === undefined) {
     if (args.help) return void console.log(help());
@@ -74,6 +76,9 @@ void runMain(async (argv) => {
   if (args.help) return void console.log(`usage: builder-client [--remote HOST:PORT] [--json] ${cmd.usage}`);
   checkFlags(`builder-client ${cmd.name}`, args, [...GLOBAL, ...cmd.flags]);
   setVerbose(args.verbose === true);
-  const remote = parseRemote(cmd.offline ? '127.0.0.1:1234' : String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
+  const transport = await readTransportFlags(args);
+  // With --socket no HOST:PORT is used (nor parsed: $BUILDER_REMOTE may be anything); offline commands need none.
+  const where = transport.socketPath || cmd.offline ? { host: 'localhost', port: 0 } : parseRemote(String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
+  const remote = { ...where, ...transport };
   return cmd.run({ remote, json: args.json === true, args: { ...args, _: args._.slice(1).map(String) } });
 });

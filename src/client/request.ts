@@ -6,7 +6,8 @@ import { BuilderError, reason } from '../shared/errors.js';
 
 /** Opens a client connection and sends one command; the caller reads the replies. */
 export async function open(remote: Remote, msg: ClientMessage): Promise<Connection> {
-  const { conn } = await dial(remote, { role: 'client', ...(process.env.BUILDER_TOKEN ? { token: process.env.BUILDER_TOKEN } : {}) });
+  // The credential (--token-file or $BUILDER_TOKEN) travels in `remote`: dial puts it in the hello.
+  const { conn } = await dial(remote, { role: 'client' });
   await conn.send(msg);
   return conn;
 }

@@ -1,4 +1,4 @@
-import { BuilderError } from '../shared/errors.js';
+import { BuilderError, oneLine } from '../shared/errors.js';
 import type { ClientMessage, Hello, ScheduleSpec, ServerMessage, WorkerMessage } from './messages.js';
 import { NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
 
@@ -8,7 +8,8 @@ import { NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFact
 type Obj = Record<string, unknown>;
 
 function bad(what: string): never {
-  throw new BuilderError('bad_message', what);
+  // Messages quote what the peer sent: keep them one line and short.
+  throw new BuilderError('bad_message', oneLine(what));
 }
 
 function parseObject(line: string): Obj {

@@ -1,12 +1,12 @@
-import net from 'node:net';
 import { BuilderError, reason } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/version.js';
 import { Connection } from './connection.js';
 import { decodeServerMessage } from './decode.js';
 import type { Hello, ServerMessage } from './messages.js';
+import { connectSocket, describeTarget, type TransportOptions } from './transport.js';
 
-/** A parsed HOST:PORT. */
-export interface Remote {
+/** A parsed HOST:PORT, and how to reach it (TLS, a Unix socket, a credential). */
+export interface Remote extends TransportOptions {
   host: string;
   port: number;
 }
@@ -25,25 +25,18 @@ export type HelloBody = Hello extends infer H ? (H extends unknown ? Omit<H, 'ty
 
 /** Connects, sends the hello and waits for the welcome; fails with a one-line, actionable error. */
 export async function dial(remote: Remote, hello: HelloBody): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
-  const where = `${remote.host}:${remote.port}`;
-  const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect({ host: remote.host, port: remote.port });
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-    s.once('error', reject);
-  }).catch((e: unknown) => {
-    throw new BuilderError('connect_failed', `cannot connect to ${where}: ${reason(e)} (is builder-server running? see --remote / BUILDER_REMOTE)`, { cause: e });
-  });
+  const where = describeTarget(remote.host, remote.port, remote);
+  const socket = await connectSocket(remote.host, remote.port, remote);
   const conn = new Connection(socket, where);
-  await conn.send({ type: 'hello', version: PROTOCOL_VERSION, ...hello });
+  await conn.send({ type: 'hello', version: PROTOCOL_VERSION, ...(remote.token ? { token: remote.token } : {}), ...hello });
   let first: ServerMessage;
   try {
     first = decodeServerMessage(await conn.readLine());
   } catch (e) {
     conn.destroy();
-    throw new BuilderError('handshake_failed', `${where}: no welcome from the server: ${reason(e)}`, { cause: e });
+    // why the hint: a plain-TCP hello to a TLS port is dropped without a word.
+    const hint = remote.tls || remote.socketPath ? '' : ' (if the server uses TLS, give --tls-ca)';
+    throw new BuilderError('handshake_failed', `${where}: no welcome from the server: ${reason(e)}${hint}`, { cause: e });
   }
   if (first.type === 'failure') {
     conn.destroy();

@@ -2,9 +2,11 @@ import mri from 'mri';
 import { DEFAULT_MAX_LINE } from '../protocol/connection.js';
 import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
-import { setVerbose } from '../shared/log.js';
+import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { parseHttpFlag } from './http/address.js';
+import { DEFAULT_LIMITS, formatBytes } from './limits.js';
+import { loadSecurity } from './security.js';
 import { startServer } from './server.js';
 import { uploadConfig, UPLOAD_FLAGS, UPLOAD_HELP } from './upload-flags.js';
 
@@ -29,12 +31,28 @@ ${UPLOAD_HELP}
   --verbose             debug log lines and stack traces
   --version, --help
 
+security and limits (see README "Security"):
+  --worker-token-file FILE  the secret workers must send (their --token-file)
+  --client-token-file FILE  the secret clients must send over TCP (their --token-file)
+  --tls-cert FILE --tls-key FILE  speak TLS on the TCP port with this certificate (PEM)
+  --tls-client-ca FILE      workers must present a certificate signed by this CA (mTLS)
+  --socket PATH             also listen on a Unix socket for local clients (mode 0600, no token)
+  --insecure                allow a non-loopback --ip without credentials
+  --max-artifacts N         files one run may send back (default ${DEFAULT_LIMITS.maxArtifacts})
+  --max-artifact-bytes N    total artifact bytes of one run (default ${DEFAULT_LIMITS.maxArtifactBytes}, ${formatBytes(DEFAULT_LIMITS.maxArtifactBytes)})
+  --max-console-bytes N     console bytes of one run (default ${DEFAULT_LIMITS.maxConsoleBytes}, ${formatBytes(DEFAULT_LIMITS.maxConsoleBytes)})
+  --max-line N              longest protocol line in bytes (default ${DEFAULT_MAX_LINE})
+  --max-connections-per-address N  open connections from one IP (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
+  --hello-timeout SECONDS   time a new connection has for TLS and its hello (default ${DEFAULT_LIMITS.helloTimeoutMs / 1000})
+
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...UPLOAD_FLAGS.known];
+  const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
+  const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
-    string: ['ip', 'dir', 'config-dir', 'http', ...UPLOAD_FLAGS.string],
+    string: ['ip', 'dir', 'config-dir', 'http', ...secure, ...UPLOAD_FLAGS.string],
     boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
@@ -43,21 +61,47 @@ void runMain(async (argv) => {
   if (args.version) return void console.log(`builder-server ${VERSION} (protocol ${PROTOCOL_VERSION})`);
   if (args._.length > 0) usageError(`unexpected argument "${args._[0]}" (see builder-server --help)`);
   setVerbose(args.verbose === true);
+  const ip = String(args.ip);
+  const str = (k: string): string | undefined => (typeof args[k] === 'string' && args[k] !== '' ? String(args[k]) : undefined);
+  const security = await loadSecurity(ip, {
+    workerTokenFile: str('worker-token-file'),
+    clientTokenFile: str('client-token-file'),
+    tlsCert: str('tls-cert'),
+    tlsKey: str('tls-key'),
+    tlsClientCa: str('tls-client-ca'),
+    socket: str('socket'),
+    insecure: args.insecure === true,
+  });
+  const seconds = (flag: string, v: unknown, dflt: number): number => {
+    const n = v === undefined ? dflt : Number(v);
+    if (!(n > 0 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
+    return Math.round(n * 1000);
+  };
+  const D = DEFAULT_LIMITS;
   const server = await startServer({
     dir: args.dir ?? defaultSpoolDir(),
     configDir: args['config-dir'] ?? defaultConfigDir(),
-    ip: String(args.ip),
+    ip,
     port: intFlag('--port', args.port, 0, 65535),
     heartbeatMs: Math.round(Number(args.heartbeat) * 1000) || usageError(`--heartbeat must be a positive number of seconds`),
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
-    maxLine: DEFAULT_MAX_LINE,
+    maxLine: intFlag('--max-line', args['max-line'] ?? DEFAULT_MAX_LINE, 1024, 64 * 1024 * 1024),
+    security,
+    limits: {
+      maxArtifacts: intFlag('--max-artifacts', args['max-artifacts'] ?? D.maxArtifacts, 0, 10_000_000),
+      maxArtifactBytes: intFlag('--max-artifact-bytes', args['max-artifact-bytes'] ?? D.maxArtifactBytes, 0, Number.MAX_SAFE_INTEGER),
+      maxConsoleBytes: intFlag('--max-console-bytes', args['max-console-bytes'] ?? D.maxConsoleBytes, 1024, Number.MAX_SAFE_INTEGER),
+      maxConnectionsPerAddress: intFlag('--max-connections-per-address', args['max-connections-per-address'] ?? D.maxConnectionsPerAddress, 1, 1_000_000),
+      helloTimeoutMs: seconds('--hello-timeout', args['hello-timeout'], D.helloTimeoutMs / 1000),
+    },
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, args.insecure === true),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);
+  if (security.socketPath) log('info', `local clients: ${security.socketPath}${security.tls ? '; TCP speaks TLS' : ''}`);
   await new Promise<void>((resolve) => {
     const stop = () => void server.stop().then(resolve);
     process.once('SIGTERM', stop);

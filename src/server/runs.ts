@@ -9,6 +9,7 @@ import { ConsoleLog } from './console-log.js';
 import { enqueueJob } from './dispatch.js';
 import { pruneResults } from './retention.js';
 import { countFinishedRun } from './http/metrics.js';
+import { admitArtifact, admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
 import { afterRunStored } from './upload.js';
 
@@ -21,7 +22,7 @@ import { afterRunStored } from './upload.js';
 export async function startRun(state: ServerState, record: RunRecord, worker: WorkerPeer): Promise<void> {
   const console = new ConsoleLog(state.spool.consolePath(record.run_id));
   await console.open();
-  const run: RunState = { record, worker, console, artifacts: [], deadline: null, stop: null, done: false };
+  const run: RunState = { record, worker, console, artifacts: [], deadline: null, stop: null, usage: newUsage(), done: false };
   state.runs.set(record.run_id, run);
   worker.runId = record.run_id;
   const timeoutMs = record.job.timeout_s * 1000;
@@ -63,14 +64,30 @@ export function ownRun(state: ServerState, w: WorkerPeer, runId: string): RunSta
   return run;
 }
 
-/** Stores one output line of a run. */
-export function recordOutput(run: RunState, t: number, line: string): void {
-  run.console.append({ t, line });
+/** Stores one output line of a run, up to the console limit (then one notice, and the rest is dropped). */
+export function recordOutput(state: ServerState, run: RunState, t: number, line: string): void {
+  const admit = admitConsoleLine(state.config.limits, run.usage, line);
+  if (admit === 'keep') run.console.append({ t, line });
+  else if (admit === 'last') {
+    log('warn', `${run.record.job.name}: ${run.usage.exceeded}; further output discarded`, run.record.run_id);
+    run.console.append({ t, line: `builder-server: ${run.usage.exceeded}; further output discarded` });
+  }
 }
 
 /** Streams one announced artifact from the worker's connection into the run's directory (or discards it for a stale run). */
 export async function receiveArtifact(state: ServerState, run: RunState | null, conn: Connection, a: ArtifactInfo): Promise<void> {
   if (!run) {
+    await conn.readRaw(a.size, discard());
+    return;
+  }
+  const before = run.usage.exceeded;
+  const over = admitArtifact(state.config.limits, run.usage, a);
+  if (over) {
+    // Said once per run; the bytes are read and dropped so the worker's stream stays in step.
+    if (!before) {
+      log('warn', `artifact ${a.path} refused: ${over}; the run's later artifacts are discarded`, run.record.run_id);
+      run.console.append({ t: 0, line: `builder-server: artifact ${a.path} refused: ${over}; later artifacts are discarded` });
+    }
     await conn.readRaw(a.size, discard());
     return;
   }
@@ -98,7 +115,7 @@ export async function finishRun(state: ServerState, run: RunState, outcome: Outc
   // A run the server stopped is recorded as such, whatever signal it died of: a timeout is retried, a cancel is not.
   if (run.stop?.requeue) return loseRun(state, run, run.stop.why);
   if (run.stop) outcome = { kind: 'failed', message: run.stop.why };
-  await endRun(state, run, outcome, false);
+  await endRun(state, run, limitedOutcome(run.usage, outcome), false);
 }
 
 /** Records a run as lost (worker gone, no heartbeat, timeout) and requeues its job unless its retries are used up. */

@@ -24,13 +24,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const state = new ServerState(spool, config);
   await loadState(state);
   const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
-  const listener: net.Server = await listen(state);
-  const addr = listener.address() as net.AddressInfo;
+  const listener = await listen(state);
+  const addr = listener.tcp.address() as net.AddressInfo;
   const stopWatch = watchSpool(state);
   await tick(state);
   const stopScheduler = startScheduler(state);
   const status = config.http
-    ? await startHttp(state, config.http, () => listener.listening).catch((e) => {
+    ? await startHttp(state, config.http, () => listener.tcp.listening).catch((e) => {
         // Nothing may keep the process alive when it cannot start.
         stopScheduler();
         stopWatch();

@@ -4,7 +4,9 @@ import type { RunRecord, ScheduleEntry } from '../spool/records.js';
 import type { Spool } from '../spool/spool.js';
 import type { ConsoleLog } from './console-log.js';
 import type { HttpAddress } from './http/address.js';
+import type { Limits, RunUsage } from './limits.js';
 import { Queues } from './queues.js';
+import type { SecurityConfig } from './security.js';
 import type { UploadConfig } from './upload.js';
 
 /** Server settings from the command line. */
@@ -25,6 +27,10 @@ export interface ServerConfig {
   upload?: UploadConfig;
   /** Where the read-only status page listens (--http), or absent when it is off. */
   http?: HttpAddress | null;
+  /** Credentials, TLS, the local socket. */
+  security: SecurityConfig;
+  /** Per-run and per-peer limits. */
+  limits: Limits;
 }
 
 /** A connected worker. */
@@ -47,6 +53,8 @@ export interface RunState {
   deadline: NodeJS.Timeout | null;
   /** Why the server asked the worker to stop (timeout, cancel), which then decides the outcome. */
   stop: { why: string; requeue: boolean } | null;
+  /** Artifacts and console received so far, against the per-run limits. */
+  usage: RunUsage;
   done: boolean;
 }
 

@@ -47,7 +47,7 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
           break;
         case 'output': {
           const run = ownRun(state, w, m.run_id);
-          if (run) recordOutput(run, m.t, m.line);
+          if (run) recordOutput(state, run, m.t, m.line);
           break;
         }
         case 'artifact':

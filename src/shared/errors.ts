@@ -36,3 +36,14 @@ export function reason(err: unknown): string {
   if (e && typeof e === 'object' && typeof e.message === 'string') return e.message;
   return String(err);
 }
+
+/**
+ * Makes peer-supplied text safe for a one-line message or log line: control
+ * characters are escaped (a newline cannot forge a second log line) and the
+ * text is cut at `max` characters.
+ */
+export function oneLine(text: string, max = 500): string {
+  // eslint-disable-next-line no-control-regex
+  const safe = text.replace(/[\x00-\x08\x0a-\x1f\x7f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return safe.length > max ? `${safe.slice(0, max)}...` : safe;
+}

@@ -1,4 +1,6 @@
 import kleur from 'kleur';
+import { oneLine } from './errors.js';
+import { maskSecrets } from './secrets.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
@@ -21,5 +23,5 @@ export function setVerbose(on: boolean): void {
 export function log(level: Level, message: string, runId?: string): void {
   if (level === 'debug' && !debugOn) return;
   const tag = runId ? ` [${runId}]` : '';
-  process.stderr.write(`${paint[level](level)}${tag} ${message}\n`);
+  process.stderr.write(`${paint[level](level)}${tag} ${oneLine(maskSecrets(message), 8192)}\n`);
 }

@@ -1,3 +1,5 @@
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { BuilderError } from '../shared/errors.js';
 
 /**
@@ -19,4 +21,30 @@ export function confineArtifactPath(p: string): string {
   if (parts.some((s) => s === '..')) refuse('contains ".."');
   if (parts.length > 32) refuse('nested deeper than 32 directories');
   return parts.join('/');
+}
+
+/**
+ * Creates the directories of a confined relative path under `base`, one
+ * component at a time, refusing any component that already exists as a
+ * symbolic link or a non-directory: a link planted in a run's directory
+ * cannot redirect a write outside it. (The file itself is opened with
+ * O_EXCL, which never follows a link.)
+ */
+export async function mkdirConfined(base: string, rel: string): Promise<void> {
+  await fs.mkdir(base, { recursive: true });
+  if ((await fs.lstat(base)).isSymbolicLink()) throw new BuilderError('bad_artifact_path', `${base} is a symbolic link: artifacts are not written through it`);
+  const dirs = rel.split('/').slice(0, -1);
+  let at = base;
+  for (const d of dirs) {
+    at = join(at, d);
+    const st = await fs.lstat(at).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return null;
+      throw e;
+    });
+    if (st === null) await fs.mkdir(at).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    else if (st.isSymbolicLink()) throw new BuilderError('bad_artifact_path', `artifact path ${JSON.stringify(rel)} refused: ${d} is a symbolic link`);
+    else if (!st.isDirectory()) throw new BuilderError('bad_artifact_path', `artifact path ${JSON.stringify(rel)} refused: ${d} is not a directory`);
+  }
 }

@@ -4,7 +4,7 @@ import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { recordText, renameDurable, syncDir, writeAtomic } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
-import { confineArtifactPath } from './paths.js';
+import { confineArtifactPath, mkdirConfined } from './paths.js';
 import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
 
 /** A queued job as listed: its file name (which orders the queue) and its record. */
@@ -212,7 +212,7 @@ export class Spool {
     const rel = confineArtifactPath(relPath);
     const base = this.path('running', runId, 'artifacts');
     const full = join(base, rel);
-    await fs.mkdir(join(full, '..'), { recursive: true });
+    await mkdirConfined(base, rel);
     const stream = createWriteStream(full, { flags: 'wx', mode: (mode & 0o777) | 0o600 });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());

@@ -3,6 +3,7 @@ import { parseRemote } from '../protocol/dial.js';
 import { checkName } from '../protocol/decode.js';
 import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
+import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../shared/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { runWorker } from './worker.js';
 
@@ -16,6 +17,7 @@ options:
   --once                  run one job, then exit (the default: one sandbox per job)
   --loop                  keep taking jobs, reconnecting with back-off
   --workdir DIR           where to make the per-job temp dirs (default: the OS temp dir)
+${transportHelp({ socket: false, clientCert: true })}
   --verbose               debug log lines and stack traces
   --version, --help
 
@@ -23,8 +25,8 @@ exit codes: 0 ok, 123 failure (server unreachable, connection lost mid-job),
 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir'], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
-  checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help']);
+  const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
+  checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help', ...WORKER_TRANSPORT_FLAGS]);
   if (args.help) return void console.log(HELP);
   if (args.version) return void console.log(`builder-worker ${VERSION} (protocol ${PROTOCOL_VERSION})`);
   setVerbose(args.verbose === true);
@@ -47,7 +49,7 @@ void runMain(async (argv) => {
   await runWorker({
     stop: stop.signal,
     platform: String(platform),
-    remote: parseRemote(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'),
+    remote: { ...parseRemote(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'), ...(await readTransportFlags(args)) },
     loop: args.loop === true,
     ...(args.workdir ? { workRoot: args.workdir } : {}),
   });

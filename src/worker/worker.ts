@@ -41,7 +41,8 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     } catch (e) {
       if (opts.stop?.aborted) return;
       if (!opts.loop) throw e;
-      if (e instanceof BuilderError && e.code === 'platform_dropped') throw e;
+      // Retrying cannot fix these: say so once and exit (the service manager decides what next).
+      if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted'].includes(e.code)) throw e;
       log('warn', `${reason(e)}; reconnecting in ${(backoff / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 30_000);

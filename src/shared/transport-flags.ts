@@ -1,0 +1,63 @@
+import { promises as fs } from 'node:fs';
+import type { TransportOptions } from '../protocol/transport.js';
+import { BuilderError, reason } from './errors.js';
+import { checkToken, readTokenFile, registerSecret } from './secrets.js';
+
+/** The client's connection flags (their values are file paths). */
+export const CLIENT_TRANSPORT_FLAGS = ['token-file', 'tls-ca', 'socket'];
+/** The worker's connection flags: a worker may present a client certificate (mTLS). */
+export const WORKER_TRANSPORT_FLAGS = ['token-file', 'tls-ca', 'tls-cert', 'tls-key'];
+
+/** Help lines for the transport flags, for a program's --help. */
+export function transportHelp(opts: { socket: boolean; clientCert: boolean }): string {
+  return [
+    '  --token-file FILE       the credential for the server (default: $BUILDER_TOKEN)',
+    '  --tls-ca FILE           speak TLS and trust only the CA certificate in FILE (PEM)',
+    ...(opts.clientCert ? ['  --tls-cert FILE --tls-key FILE  a client certificate and key for the server\'s --tls-client-ca'] : []),
+    ...(opts.socket ? ['  --socket PATH           connect over the server\'s local Unix socket (no token needed)'] : []),
+  ].join('\n');
+}
+
+async function pem(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await fs.readFile(path);
+  } catch (e) {
+    throw new BuilderError('usage', `cannot read ${path} (${flag}): ${reason(e)}`, { cause: e });
+  }
+}
+
+/**
+ * Turns --token-file / $BUILDER_TOKEN, --tls-ca, --tls-cert/--tls-key and
+ * --socket into transport options. The token is registered as a secret, so
+ * it is masked in anything this program prints.
+ */
+export async function readTransportFlags(args: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<TransportOptions> {
+  const flag = (k: string): string | undefined => (typeof args[k] === 'string' && args[k] !== '' ? (args[k] as string) : undefined);
+  const t: TransportOptions = {};
+  const tokenFile = flag('token-file');
+  if (tokenFile) t.token = await readTokenFile(tokenFile, '--token-file');
+  else if (env.BUILDER_TOKEN) {
+    const token = env.BUILDER_TOKEN.trim();
+    checkToken(token, 'the token in $BUILDER_TOKEN');
+    registerSecret(token);
+    t.token = token;
+  }
+  const ca = flag('tls-ca');
+  const cert = flag('tls-cert');
+  const key = flag('tls-key');
+  if ((cert === undefined) !== (key === undefined)) throw new BuilderError('usage', '--tls-cert and --tls-key go together: give both, or neither');
+  if (cert && !ca) throw new BuilderError('usage', '--tls-cert needs --tls-ca (the CA that signed the server\'s certificate)');
+  if (ca) {
+    t.tls = { ca: await pem(ca, '--tls-ca') };
+    if (cert && key) {
+      t.tls.cert = await pem(cert, '--tls-cert');
+      t.tls.key = await pem(key, '--tls-key');
+    }
+  }
+  const socket = flag('socket');
+  if (socket) {
+    if (ca) throw new BuilderError('usage', '--socket and --tls-ca exclude each other: the local socket is not TLS');
+    t.socketPath = socket;
+  }
+  return t;
+}
