@@ -9,7 +9,8 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export const DIST = join(ROOT, 'dist');
+// BENCH_DIST=DIR runs the bundles of another build (e.g. before a change) for an A/B comparison.
+export const DIST = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST) : join(ROOT, 'dist');
 export const PLATFORM = 'bench';
 
 const children = new Set();
@@ -78,6 +79,8 @@ export async function waitFor(what, check, timeoutMs = 60_000, everyMs = 20) {
 /** Starts builder-server on 127.0.0.1 (port 0 unless given) with its spool in `dir`; resolves once it printed its listening line. */
 export async function startServer(dir, { port = 0, args = [], nodeArgs = [], timeoutMs = 120_000 } = {}) {
   const t0 = now();
+  // BENCH_PROF=DIR: every server writes a CPU profile there when it stops (see README).
+  if (process.env.BENCH_PROF) nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`, ...nodeArgs];
   const p = spawnProgram('builder-server', ['--ip', '127.0.0.1', '--port', String(port), '--dir', dir, ...args], { nodeArgs });
   const m = await waitFor(
     'the server to listen',

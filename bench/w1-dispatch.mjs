@@ -8,7 +8,7 @@ import { client, join, now, pool, row, resultJobCount, startServer, startWorkers
 /** Sizes: jobs through the spool path, jobs through the client path. */
 const SIZES = { full: { files: 2000, clients: 300 }, quick: { files: 300, clients: 60 } };
 
-async function floor(n) {
+export async function floor(n) {
   const t0 = now();
   await pool(n, 2, () => timed('/bin/sh', ['-c', 'true']));
   return n / ((now() - t0) / 1000);
@@ -22,7 +22,7 @@ async function waitAllStored(spool, n, timeoutMs) {
   }, 10_000, 20);
 }
 
-async function viaFiles(n) {
+export async function viaFiles(n) {
   const spool = join(tempDir(), 'spool');
   const server = await startServer(spool);
   const workers = startWorkers(server.remote, 2);
