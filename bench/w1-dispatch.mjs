@@ -6,7 +6,7 @@
 import { client, join, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
 
 /** Sizes: jobs through the spool path, jobs through the client path. */
-const SIZES = { full: { files: 2000, clients: 300 }, quick: { files: 300, clients: 60 } };
+const SIZES = { full: { files: 2000, clients: 200 }, quick: { files: 300, clients: 60 } };
 
 export async function floor(n) {
   const t0 = now();

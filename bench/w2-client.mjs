@@ -11,7 +11,7 @@ const QUEUED = 1000;
 export async function run({ quick }) {
   const runs = quick ? 15 : RUNS;
   const spool = join(tempDir(), 'spool');
-  writeJobFiles(spool, QUEUED, 'true\n');
+  writeJobFiles(spool, QUEUED, 'true\n', { direct: true });
   const server = await startServer(spool);
   await waitFor('the queue to load', () => rawInfo(server.port).then((n) => n > QUEUED * 40), 30_000);
   const ms = [];

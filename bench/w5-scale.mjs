@@ -8,7 +8,7 @@ import { client, join, memMB, now, rawInfo, row, settle, spawnProgram, stop, tem
 export async function run({ quick }) {
   const n = quick ? 20_000 : 100_000;
   const spool = join(tempDir(), 'spool');
-  writeJobFiles(spool, n, 'true\n');
+  writeJobFiles(spool, n, 'true\n', { direct: true });
   // The floor: the same program doing nothing but start-up and listen, on an empty spool.
   const empty = join(tempDir(), 'spool');
   const base = await readyMs(empty, 0);
