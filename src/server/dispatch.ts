@@ -3,7 +3,7 @@ import type { Job } from '../protocol/types.js';
 import { reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import type { QueueItem } from '../spool/records.js';
-import { nameFromQueueFile } from './queues.js';
+import { nameFromQueueFile, type Queued } from './queues.js';
 import { startRun } from './runs.js';
 import type { ServerState, WorkerPeer } from './state.js';
 
@@ -44,7 +44,9 @@ export function workerWaits(state: ServerState, w: WorkerPeer): void {
 /**
  * Hands queue heads of `platform` to its waiting workers, each run to exactly
  * one worker: the claim is a rename in the spool, so a job removed by hand
- * meanwhile is skipped.
+ * meanwhile is skipped. Pairing a head with a worker happens under the lock;
+ * the claim itself (several fsyncs) runs outside it, so the claims of
+ * different workers overlap instead of queueing behind each other.
  */
 export function dispatch(state: ServerState, platform: string): Promise<void> {
   return state.exclusive(async () => {
@@ -54,31 +56,38 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
       const head = state.queues.list(platform)[0];
       if (!worker || !head) return;
       state.queues.remove(platform, head.file);
-      const runId = randomUUID();
-      let record;
-      try {
-        record = await state.spool.claim(platform, head.file, (item) => ({
-          version: 1,
-          run_id: runId,
-          job: item.job,
-          retries: item.retries,
-          queued: item.queued,
-          started: new Date().toISOString(),
-          worker: { id: worker.id, peer: worker.conn.peer, facts: worker.facts },
-        }));
-      } catch (e) {
-        log('error', `cannot claim queue/${platform}/${head.file}: ${reason(e)}; it stays queued`, runId);
-        state.queues.add(platform, head);
-        return;
-      }
-      if (!record) continue;
-      if (worker.conn.isClosed || !worker.waiting) {
-        log('warn', `worker ${worker.id} left while ${record.job.name} was being claimed`, runId);
-      }
       worker.waiting = false;
-      await startRun(state, record, worker);
+      void claimFor(state, platform, head, worker);
     }
   });
+}
+
+/** Claims one paired queue head for its worker and starts the run; a head gone meanwhile frees the worker again. */
+async function claimFor(state: ServerState, platform: string, head: Queued, worker: WorkerPeer): Promise<void> {
+  const runId = randomUUID();
+  let record;
+  try {
+    record = await state.spool.claim(platform, head.file, (item) => ({
+      version: 1,
+      run_id: runId,
+      job: item.job,
+      retries: item.retries,
+      queued: item.queued,
+      started: new Date().toISOString(),
+      worker: { id: worker.id, peer: worker.conn.peer, facts: worker.facts },
+    }));
+  } catch (e) {
+    log('error', `cannot claim queue/${platform}/${head.file}: ${reason(e)}; it stays queued`, runId);
+    state.queues.add(platform, head);
+    if (!worker.conn.isClosed) worker.waiting = true;
+    return;
+  }
+  if (!record) {
+    if (!worker.conn.isClosed) worker.waiting = true;
+    return dispatch(state, platform);
+  }
+  if (worker.conn.isClosed) log('warn', `worker ${worker.id} left while ${record.job.name} was being claimed`, runId);
+  await startRun(state, record, worker);
 }
 
 /** Resolves the job name of a queue file we did not write ourselves (a hand edit). */

@@ -55,7 +55,10 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
           break;
         case 'job_finished': {
           const run = ownRun(state, w, m.run_id);
-          if (run) await finishRun(state, run, m.outcome);
+          // why not awaited: storing takes several fsyncs, and the worker's next job_requested
+          // (right behind this line) need not wait for them; the run is marked done and the
+          // worker idle synchronously, and endRun logs its own storage errors.
+          if (run) void finishRun(state, run, m.outcome).catch((e) => log('error', `cannot store run: ${reason(e)}`, m.run_id));
           break;
         }
         default: {

@@ -1,0 +1,85 @@
+// W1 dispatch throughput: trivial jobs (`true`) through 2 looping workers on
+// a durable spool, jobs/s from the first enqueue to the last stored result,
+// against the floor of `/bin/sh -c true` run as often, 2 at a time, with no
+// scheduler. Two enqueue paths: job files renamed into the spool (the fastest
+// the project offers) and one `builder-client schedule` per job.
+import { client, join, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
+
+/** Sizes: jobs through the spool path, jobs through the client path. */
+const SIZES = { full: { files: 2000, clients: 200 }, quick: { files: 300, clients: 60 } };
+
+export async function floor(n) {
+  const t0 = now();
+  await pool(n, 2, () => timed('/bin/sh', ['-c', 'true']));
+  return n / ((now() - t0) / 1000);
+}
+
+async function waitAllStored(spool, n, timeoutMs) {
+  await waitFor(`${n} stored results`, () => resultJobCount(spool) >= n, timeoutMs, 20);
+  return waitFor(`${n} result.json files`, () => {
+    const r = storedResults(spool);
+    return r.size >= n && [...r.values()].every((l) => l.length > 0) && r;
+  }, 10_000, 20);
+}
+
+export async function viaFiles(n) {
+  const spool = join(tempDir(), 'spool');
+  const server = await startServer(spool);
+  const workers = startWorkers(server.remote, 2);
+  await waitFor('2 workers', () => (server.err().match(/worker \w+ connected/g) ?? []).length >= 2, 30_000);
+  const t0 = now();
+  writeJobFiles(spool, n, 'true\n');
+  const enqueued = now();
+  const results = await waitAllStored(spool, n, 600_000);
+  const done = now();
+  const failed = [...results.values()].filter((l) => l[0].outcome.kind !== 'exited' || l[0].outcome.code !== 0).length;
+  await Promise.all([...workers, server].map((p) => stop(p)));
+  return { enqueueRate: n / ((enqueued - t0) / 1000), rate: n / ((done - t0) / 1000), failed };
+}
+
+async function viaClient(n) {
+  const dir = tempDir();
+  const spool = join(dir, 'spool');
+  const script = join(dir, 'true.sh');
+  writeFileSync(script, 'true\n');
+  const server = await startServer(spool);
+  const workers = startWorkers(server.remote, 2);
+  await waitFor('2 workers', () => (server.err().match(/worker \w+ connected/g) ?? []).length >= 2, 30_000);
+  const t0 = now();
+  let refused = 0;
+  // why 2 at a time: one client start-up per core, as a script on this host would.
+  await pool(n, 2, async (i) => {
+    const r = await client(server.remote, ['schedule', `job${i}`, PLATFORM, script, '--period', 'daily']);
+    if (r.code !== 0) refused++;
+  });
+  const enqueued = now();
+  await waitAllStored(spool, n - refused, 600_000);
+  const done = now();
+  await Promise.all([...workers, server].map((p) => stop(p)));
+  return { enqueueRate: n / ((enqueued - t0) / 1000), rate: n / ((done - t0) / 1000), refused };
+}
+
+/** Runs W1 and returns its table rows. */
+export async function run({ quick }) {
+  const size = SIZES[quick ? 'quick' : 'full'];
+  const floorRate = await floor(size.files);
+  const files = await viaFiles(size.files);
+  const clients = await viaClient(size.clients);
+  const floorLabel = `sh -c true x${size.files}, 2 at a time`;
+  return [
+    row('W1', `dispatch ${size.files} jobs, spool files (jobs/s)`, files.rate, 'jobs/s', {
+      baseline: floorRate,
+      baselineLabel: floorLabel,
+      goal: '>= 0.5x',
+      met: (_v, r) => r >= 0.5,
+      note: files.failed ? `${files.failed} not exited 0` : '',
+    }),
+    row('W1', `enqueue only, spool files (jobs/s)`, files.enqueueRate, 'jobs/s', { baseline: floorRate, baselineLabel: floorLabel }),
+    row('W1', `dispatch ${size.clients} jobs, 1 client call each (jobs/s)`, clients.rate, 'jobs/s', { baseline: floorRate, baselineLabel: floorLabel }),
+    row('W1', `enqueue only, 1 client call each (jobs/s)`, clients.enqueueRate, 'jobs/s', {
+      baseline: floorRate,
+      baselineLabel: floorLabel,
+      note: clients.refused ? `${clients.refused} refused` : '',
+    }),
+  ];
+}

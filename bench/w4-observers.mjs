@@ -1,0 +1,63 @@
+// W4 observers: a job printing 200,000 lines, run once with no observer and
+// once with 10 (9 `builder-client observe` writing to files, 1 raw socket
+// that sends the observe command and never reads): run time ratio. The job
+// prints `ready`, then waits for a gate file, so every observer is attached
+// before the lines flow; the time runs from opening the gate to the result
+// being stored.
+import { existsSync, readFileSync, statSync, openSync, closeSync } from 'node:fs';
+import { join, now, rawClient, resultOf, row, runningId, spawnProgram, startServer, startWorkers, stop, tempDir, waitFor, writeFileSync, writeJobFiles } from './lib.mjs';
+
+async function once(lines, observers, tag) {
+  const dir = tempDir();
+  const spool = join(dir, 'spool');
+  const gate = join(dir, 'gate');
+  const server = await startServer(spool);
+  const [worker] = startWorkers(server.remote, 1);
+  const script = `echo ready\nwhile [ ! -e ${gate} ]; do sleep 0.01; done\nseq -f 'console line %g of a chatty build' 1 ${lines}\n`;
+  writeJobFiles(spool, 1, script, { prefix: tag });
+  const runId = await waitFor('the run to start', () => runningId(spool), 30_000);
+  const outs = [];
+  const procs = [];
+  let raw = null;
+  if (observers > 0) {
+    for (let i = 0; i < observers - 1; i++) {
+      const file = join(dir, `observer${i}.txt`);
+      const fd = openSync(file, 'w');
+      procs.push(spawnProgram('builder-client', ['--remote', server.remote, 'observe', runId], { stdout: fd }));
+      closeSync(fd);
+      outs.push(file);
+    }
+    raw = await rawClient(server.port, { type: 'observe', run_id: runId, from: 0 });
+    // It reads up to the first output line (so it is attached), then never again.
+    await new Promise((r) => raw.once('data', () => (raw.pause(), r())));
+    await waitFor('observers attached', () => outs.every((f) => existsSync(f) && statSync(f).size > 0), 30_000);
+  }
+  const t0 = now();
+  writeFileSync(gate, '');
+  const found = await waitFor('the chatty result', () => resultOf(spool, `${tag}0`), 600_000, 10);
+  const ms = now() - t0;
+  await Promise.all(procs.map((p) => p.exited));
+  const short = outs.filter((f) => readFileSync(f, 'utf8').split('\n').length - 1 < lines + 1).length;
+  raw?.destroy();
+  await Promise.all([worker, server].map((p) => stop(p)));
+  if (found.result.console_lines !== lines + 1) throw new Error(`the run stored ${found.result.console_lines} lines, not ${lines + 1}`);
+  return { ms, short };
+}
+
+/** Runs W4 and returns its table rows. */
+export async function run({ quick }) {
+  const lines = quick ? 50_000 : 200_000;
+  const alone = await once(lines, 0, 'alone');
+  const watched = await once(lines, 10, 'watched');
+  const label = `${lines / 1000}k lines`;
+  return [
+    row('W4', `${label}, 10 observers (1 never reads): gate -> stored`, watched.ms, 'ms', {
+      baseline: alone.ms,
+      baselineLabel: 'the same run with no observer',
+      goal: '< 1.1x',
+      met: (_v, r) => r < 1.1,
+      note: watched.short ? `${watched.short} observers got fewer lines` : '',
+    }),
+    row('W4', `${label}, no observer: lines/s`, lines / (alone.ms / 1000), 'lines/s'),
+  ];
+}

@@ -1,0 +1,54 @@
+// W6 restart under load: 1,000 short jobs through 2 looping workers while
+// the server is killed with SIGKILL 5 times (at 1/6 ... 5/6 of the stored
+// results) and restarted on the same spool and port. Lost: jobs without an
+// `exited 0` result at the end (must be 0). Run twice: jobs whose script
+// ran more than once (each run appends its name to a log outside the spool).
+import { readFileSync } from 'node:fs';
+import { join, now, resultJobCount, row, startServer, startWorkers, stop, storedResults, tempDir, waitFor, writeJobFiles } from './lib.mjs';
+
+const KILLS = 5;
+
+function okCount(spool) {
+  let ok = 0;
+  for (const list of storedResults(spool).values()) if (list.some((r) => r.outcome.kind === 'exited' && r.outcome.code === 0)) ok++;
+  return ok;
+}
+
+/** Runs W6 and returns its table rows. */
+export async function run({ quick }) {
+  const n = quick ? 200 : 1000;
+  const dir = tempDir();
+  const spool = join(dir, 'spool');
+  const ran = join(dir, 'ran.log');
+  const t0 = now();
+  let server = await startServer(spool);
+  const port = server.port;
+  const workers = startWorkers(server.remote, 2);
+  // A short job that leaves a trace of every execution (O_APPEND lines are atomic).
+  writeJobFiles(spool, n, `echo "$BUILDER_JOB" >> ${ran}\n`);
+  const restartsMs = [];
+  for (let k = 1; k <= KILLS; k++) {
+    await waitFor(`${Math.floor((n * k) / (KILLS + 1))} results`, () => resultJobCount(spool) >= Math.floor((n * k) / (KILLS + 1)), 300_000, 10);
+    await stop(server, 'SIGKILL');
+    server = await startServer(spool, { port });
+    restartsMs.push(server.listenMs);
+  }
+  let lost = n;
+  try {
+    await waitFor('every job stored as exited 0', () => resultJobCount(spool) >= n && (lost = n - okCount(spool)) === 0, 300_000, 100);
+  } catch {
+    // Reported as lost below.
+  }
+  const total = now() - t0;
+  await Promise.all([...workers, server].map((p) => stop(p)));
+  const runs = new Map();
+  for (const name of readFileSync(ran, 'utf8').split('\n').filter(Boolean)) runs.set(name, (runs.get(name) ?? 0) + 1);
+  const twice = [...runs.values()].filter((c) => c > 1).length;
+  let interrupted = 0;
+  for (const list of storedResults(spool).values()) interrupted += list.filter((r) => r.outcome.kind === 'failed').length;
+  return [
+    row('W6', `${n} jobs, ${KILLS} SIGKILLs: jobs lost`, lost, 'jobs', { goal: '0', met: (v) => v === 0 }),
+    row('W6', `${n} jobs, ${KILLS} SIGKILLs: jobs run twice`, twice, 'jobs', { note: `${interrupted} interrupted results stored` }),
+    row('W6', `${n} jobs, ${KILLS} SIGKILLs: total time`, total, 'ms', { note: `restart to listening: ${restartsMs.map((m) => m.toFixed(0)).join(', ')} ms` }),
+  ];
+}
