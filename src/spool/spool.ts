@@ -30,6 +30,7 @@ export class Spool {
     const spool = new Spool(dir);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     for (const sub of SUBDIRS) await fs.mkdir(join(dir, sub), { recursive: true });
+    await syncDir(dir);
     for (const name of await fs.readdir(spool.path('tmp'))) {
       log('warn', `spool: swept torn write tmp/${name}`);
       await fs.rm(spool.path('tmp', name), { recursive: true, force: true });
@@ -146,7 +147,7 @@ export class Spool {
   /** Adds a job to its platform's queue, at the back or in front of `head` (the current first file). */
   async enqueue(item: QueueItem, where: { front: false } | { front: true; head: string | undefined }): Promise<string> {
     const platform = item.job.platform;
-    await fs.mkdir(this.path('queue', platform), { recursive: true });
+    if (await fs.mkdir(this.path('queue', platform), { recursive: true })) await syncDir(this.path('queue'));
     let key: number;
     const headKey = where.front && where.head ? Number(/^(\d{16})-/.exec(where.head)?.[1] ?? NaN) : NaN;
     if (where.front && where.head !== undefined) key = Number.isNaN(headKey) ? 0 : Math.max(0, headKey - 1);
@@ -172,6 +173,8 @@ export class Spool {
     const record = runRecord(item);
     const runDir = this.path('running', record.run_id);
     await fs.mkdir(runDir);
+    // The new directory must survive a power cut before the job moves into it.
+    await syncDir(this.path('running'));
     try {
       await renameDurable(this.path('queue', platform, file), join(runDir, 'job.json'));
     } catch (e) {
@@ -239,7 +242,9 @@ export class Spool {
    */
   async finishRun(result: ResultRecord): Promise<string> {
     const runDir = this.path('running', result.run_id);
-    await syncConsole(join(runDir, 'console.ndjson'));
+    await syncFile(join(runDir, 'console.ndjson'));
+    // Artifacts are on disk before the result that lists them.
+    await syncTree(join(runDir, 'artifacts'));
     await this.write(['running', result.run_id, 'result.json'], result);
     return this.completeFinish(result);
   }
@@ -247,7 +252,7 @@ export class Spool {
   /** Moves a run directory that already holds its result.json into results/. */
   async completeFinish(result: ResultRecord): Promise<string> {
     const jobDir = this.path('results', result.job.name);
-    await fs.mkdir(jobDir, { recursive: true });
+    if (await fs.mkdir(jobDir, { recursive: true })) await syncDir(this.path('results'));
     const to = join(jobDir, result.run_id);
     await renameDurable(this.path('running', result.run_id), to);
     return to;
@@ -310,7 +315,23 @@ export class Spool {
   }
 }
 
-async function syncConsole(path: string): Promise<void> {
+/** fsyncs every file and directory under `dir` (absent: nothing to do). */
+async function syncTree(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  for (const d of entries) {
+    if (d.isDirectory()) await syncTree(join(dir, d.name));
+    else if (d.isFile()) await syncFile(join(dir, d.name));
+  }
+  await syncDir(dir);
+}
+
+async function syncFile(path: string): Promise<void> {
   try {
     const fd = await fs.open(path, 'r');
     await fd.sync().finally(() => fd.close());
