@@ -97,7 +97,7 @@ void runMain(async (argv) => {
     },
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
-    http: args.http === undefined ? null : parseHttpFlag(args.http, args.insecure === true),
+    http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { scheduleJob, startWorker, storedResults, tempDir, waitFor } from './harness.js';
 import { monotonicSamples, parsePromText, sampleValue, type Family } from './prom-text.js';
+import { startReceiver } from './receiver.js';
 import { get, startStatusServer, type StatusServer } from './status-harness.js';
 
 async function scrape(server: StatusServer): Promise<Map<string, Family>> {
@@ -117,4 +118,16 @@ test('/metrics follows the Prometheus text format and its values change as jobs 
   const grown = [...monotonicSamples(last())].filter(([k, v]) => v > (first.get(k) ?? 0)).map(([k]) => k);
   assert.ok(grown.some((k) => k.startsWith('builder_spool_write_seconds_count')));
   assert.ok(grown.some((k) => k.startsWith('builder_runs_finished_total')));
+});
+
+test('the upload outbox gauge counts runs waiting for builder-web', async () => {
+  const receiver = await startReceiver(() => 503);
+  const server = await startStatusServer(tempDir(), ['--upload', receiver.url, '--upload-backoff-ms', '60000']);
+  assert.equal(sampleValue(await scrape(server), 'builder_upload_outbox_runs', {}), 0);
+  await scheduleJob(server, 'to-upload', 'metrics-up-1', '#!/bin/sh\necho hi\n', ['--period', 'daily']);
+  startWorker(server.remote, 'metrics-up-1');
+  await waitFor('the receiver to refuse the run once', () => receiver.requests.length >= 1);
+  await waitFor('the outbox gauge to show it', async () => sampleValue(await scrape(server), 'builder_upload_outbox_runs', {}) === 1);
+  assert.equal(sampleValue(await scrape(server), 'builder_upload_dead_letter_runs', {}), 0);
+  await receiver.close();
 });

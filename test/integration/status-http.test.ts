@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, symlinkSync } from 'node:fs';
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { scheduleJob, spawnProgram, startWorker, storedResults, tempDir, waitFor } from './harness.js';
@@ -9,7 +9,7 @@ test('--http is loopback unless told otherwise; beyond loopback it needs --insec
   const refused = spawnProgram('builder-server', ['--port', '0', '--dir', tempDir(), '--http', '0.0.0.0:0']);
   assert.equal((await refused.exited).code, 124);
   assert.equal(refused.err().trim().split('\n').length, 1, 'one line');
-  assert.match(refused.err(), /--http 0\.0\.0\.0:0 would serve the status page beyond this host without credentials: .*add --insecure/);
+  assert.match(refused.err(), /--http 0\.0\.0\.0:0 would serve the status page beyond this host without credentials: .*give --client-token-file .*add --insecure/);
   const bad = spawnProgram('builder-server', ['--port', '0', '--dir', tempDir(), '--http', 'eight-thousand']);
   assert.equal((await bad.exited).code, 124);
   assert.match(bad.err(), /bad --http "eight-thousand": use PORT, ADDR:PORT/);
@@ -103,4 +103,26 @@ test('results: console as HTML (escaped) and text, replay over SSE, artifacts st
     assert.equal(r.status, status, `${path} -> ${r.status}`);
     assert.ok(!r.body.includes('"run_id"'), `${path} leaked result.json`);
   }
+});
+
+test('beyond loopback the page asks for the client token (basic auth or bearer); /healthz stays open', async () => {
+  const dir = tempDir('builder-tokens-');
+  const clientToken = 'client-secret-0123456789abcdef';
+  writeFileSync(join(dir, 'c'), `${clientToken}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, 'w'), 'worker-secret-0123456789abcdef\n', { mode: 0o600 });
+  const p = spawnProgram('builder-server', ['--port', '0', '--dir', tempDir(), '--http', '0.0.0.0:0', '--client-token-file', join(dir, 'c'), '--worker-token-file', join(dir, 'w')]);
+  const line = await waitFor('the status page line', () => / status page on http:\/\/0\.0\.0\.0:(\d+)\//.exec(p.out()));
+  const base = `http://127.0.0.1:${line[1]}`;
+  const none = await fetch(`${base}/`);
+  assert.equal(none.status, 401);
+  assert.match(none.headers.get('www-authenticate') ?? '', /^Basic realm="builder"/);
+  assert.equal((await fetch(`${base}/metrics`, { headers: { Authorization: 'Bearer wrong-token-0123456789' } })).status, 401);
+  assert.equal((await fetch(`${base}/metrics`, { headers: { Authorization: `Bearer ${clientToken}` } })).status, 200);
+  const basic = Buffer.from(`operator:${clientToken}`).toString('base64');
+  const page = await fetch(`${base}/`, { headers: { Authorization: `Basic ${basic}` } });
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/);
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.match(p.err(), /status page: 127\.0\.0\.1: refused \/: missing or wrong client token/);
+  assert.ok(!p.err().includes(clientToken) && !p.err().includes('wrong-token'), 'tokens never reach the log');
 });

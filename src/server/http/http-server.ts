@@ -6,7 +6,9 @@ import { BuilderError, reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { observeAtomicWrites } from '../../spool/atomic.js';
 import type { ServerState } from '../state.js';
-import type { HttpAddress } from './address.js';
+import { uploadInfo } from '../upload.js';
+import { AUTH_FAIL_DELAY_MS, sameSecret } from '../auth.js';
+import { pageToken, type HttpAddress } from './address.js';
 import { esc, layout } from './html.js';
 import { metricsOf, renderMetrics } from './metrics.js';
 import { renderOverview } from './page.js';
@@ -53,16 +55,36 @@ async function spoolHealthy(state: ServerState): Promise<string | null> {
   }
 }
 
-async function route(state: ServerState, listening: () => boolean, req: http.IncomingMessage, res: http.ServerResponse, nonce: string): Promise<void> {
+/** The secret a request presents: a bearer token, or the password of HTTP basic auth (any user name). */
+function presentedToken(req: http.IncomingMessage): string | undefined {
+  const h = req.headers.authorization ?? '';
+  const bearer = /^Bearer\s+(.+)$/i.exec(h);
+  if (bearer) return bearer[1]!.trim();
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h);
+  if (!basic) return undefined;
+  const text = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return colon < 0 ? undefined : text.slice(colon + 1);
+}
+
+async function route(state: ServerState, listening: () => boolean, token: string | null, req: http.IncomingMessage, res: http.ServerResponse, nonce: string): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'read-only: GET and HEAD only\n', { Allow: 'GET, HEAD' });
   const url = new URL(req.url ?? '/', 'http://status.invalid');
   const path = url.pathname;
+  // Beyond loopback everything but /healthz needs the client token, as the line protocol does.
+  if (token !== null && path !== '/healthz' && !sameSecret(presentedToken(req), token)) {
+    log('warn', `status page: ${req.socket.remoteAddress}: refused ${path}: missing or wrong client token`);
+    await new Promise((r) => setTimeout(r, AUTH_FAIL_DELAY_MS));
+    return send(res, 401, 'text/plain; charset=utf-8', 'the status page needs the client token (HTTP basic auth password, or Authorization: Bearer)\n', {
+      'WWW-Authenticate': 'Basic realm="builder", charset="UTF-8"',
+    });
+  }
   if (path === '/') return sendHtml(res, 200, nonce, renderOverview(state, await storedResults(state), nonce));
   if (path === '/healthz') {
     const problem = state.stopping ? 'the server is stopping' : !listening() ? 'the protocol listener is closed' : await spoolHealthy(state);
     return problem ? send(res, 503, 'text/plain; charset=utf-8', `${problem}\n`) : send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
   }
-  if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(state));
+  if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(state, await uploadInfo(state)));
   const m = RUN_URL.exec(path);
   if (!m) return sendError(res, 404, `nothing at ${path}`, nonce);
   const runId = m[1]!;
@@ -89,10 +111,11 @@ async function route(state: ServerState, listening: () => boolean, req: http.Inc
  */
 export async function startHttp(state: ServerState, at: HttpAddress, listening: () => boolean): Promise<StatusServer> {
   const metrics = metricsOf(state);
+  const token = pageToken(at, state.config.security.clientToken);
   observeAtomicWrites((s) => metrics.spoolWrite.observe(s));
   const server = http.createServer((req, res) => {
     const nonce = randomBytes(12).toString('base64');
-    route(state, listening, req, res, nonce).catch((e) => {
+    route(state, listening, token, req, res, nonce).catch((e) => {
       const code = (e as { code?: string }).code;
       const status = code === 'bad_request' || code === 'bad_artifact_path' ? 400 : code === 'not_found' || code === 'ENOENT' || code === 'ELOOP' ? 404 : 500;
       if (status === 500 && code !== 'connection_closed') log('error', `status page ${req.url}: ${reason(e)}`);

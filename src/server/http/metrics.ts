@@ -70,7 +70,7 @@ function histogram(out: string[], name: string, h: Histogram): void {
 }
 
 /** The Prometheus text exposition (format 0.0.4) of a server's state and counters. */
-export function renderMetrics(state: ServerState): string {
+export function renderMetrics(state: ServerState, upload?: { outbox: number; dead_letter: number }): string {
   const m = metricsOf(state);
   const platforms = new Set(state.queues.platforms());
   const workers = new Map<string, number>();
@@ -97,7 +97,9 @@ export function renderMetrics(state: ServerState): string {
   histogram(out, 'builder_run_duration_seconds', m.runDuration);
   family(out, 'builder_spool_write_seconds', 'histogram', 'Duration of atomic spool record writes (write, fsync, rename, fsync dir).');
   histogram(out, 'builder_spool_write_seconds', m.spoolWrite);
-  family(out, 'builder_upload_outbox_runs', 'gauge', 'Finished runs waiting to be uploaded (0: this server does not upload yet).');
-  out.push('builder_upload_outbox_runs 0');
+  family(out, 'builder_upload_outbox_runs', 'gauge', 'Finished runs waiting to be uploaded to builder-web (0 without --upload).');
+  out.push(`builder_upload_outbox_runs ${upload?.outbox ?? 0}`);
+  family(out, 'builder_upload_dead_letter_runs', 'gauge', 'Runs the upload receiver kept refusing, kept in dead-letter/.');
+  out.push(`builder_upload_dead_letter_runs ${upload?.dead_letter ?? 0}`);
   return out.join('\n') + '\n';
 }
