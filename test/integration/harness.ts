@@ -142,3 +142,24 @@ export function storedConsole(runDir: string): string[] {
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l).line as string);
 }
+
+/** Whether a process still exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads a pid a job script wrote into `file`, waiting until it is there. */
+export function pidFrom(file: string): Promise<number> {
+  return waitFor(`a pid in ${file}`, () => {
+    try {
+      return Number(readFileSync(file, 'utf8').trim()) || 0;
+    } catch {
+      return 0;
+    }
+  });
+}

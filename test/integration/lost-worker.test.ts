@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clientJson, scheduleJob, startServer, startWorker, storedResults, tempDir, waitFor } from './harness.js';
+import { alive, clientJson, pidFrom, scheduleJob, startServer, startWorker, storedResults, tempDir, waitFor } from './harness.js';
 
 async function runningRun(remote: string) {
   return waitFor('the job to run', async () => (await clientJson(remote, ['info'])).running[0]);
@@ -71,14 +71,6 @@ test('a job that outlives its timeout has its whole process group killed and is 
   const [r] = storedResults(dir, 'hang');
   assert.equal(r!.result.outcome.kind, 'failed');
   assert.match(r!.result.outcome.message, /timed out after 1 s/);
-  const { readFileSync } = await import('node:fs');
-  const childPid = Number(readFileSync(pidFile, 'utf8'));
-  await waitFor('the background child to be killed', () => {
-    try {
-      process.kill(childPid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  const childPid = await pidFrom(pidFile);
+  await waitFor('the background child to be killed', () => !alive(childPid));
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { client, clientJson, scheduleJob, spawnProgram, startServer, startWorker, stopChild, storedResults, tempDir, waitFor, writeScript } from './harness.js';
+import { alive, client, clientJson, pidFrom, scheduleJob, spawnProgram, startServer, startWorker, stopChild, storedResults, tempDir, waitFor, writeScript } from './harness.js';
 
 const names = (info: any, platform: string): string[] => info.queues.find((q: any) => q.platform === platform)?.jobs.map((j: any) => j.name) ?? [];
 
@@ -72,13 +72,7 @@ test('cancel kills the run on its worker; it is recorded as cancelled and not re
   await scheduleJob(server, 'endless', 'mu-1', `#!/bin/sh\nsleep 300 &\necho $! > ${pidFile}\necho started\nwait\n`, ['--period', 'daily']);
   startWorker(server.remote, 'mu-1');
   const run = await waitFor('the run', async () => (await clientJson(server.remote, ['info'])).running[0]);
-  await waitFor('the background child', () => {
-    try {
-      return readFileSync(pidFile, 'utf8').trim();
-    } catch {
-      return '';
-    }
-  });
+  const bg = await pidFrom(pidFile);
   const r = await clientJson(server.remote, ['cancel', run.run_id]);
   assert.match(r.message, /cancelling endless/);
   await waitFor('the cancelled run to be stored', () => storedResults(dir, 'endless').length === 1);
@@ -86,15 +80,7 @@ test('cancel kills the run on its worker; it is recorded as cancelled and not re
   assert.equal(stored.outcome.kind, 'failed');
   assert.match(stored.outcome.message, /cancelled by an operator/);
   assert.deepEqual(names(await clientJson(server.remote, ['info']), 'mu-1'), [], 'not requeued');
-  const bg = Number(readFileSync(pidFile, 'utf8'));
-  await waitFor('the process group to be gone', () => {
-    try {
-      process.kill(bg, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  await waitFor('the process group to be gone', () => !alive(bg));
   const twice = await client(server.remote, ['cancel', run.run_id]);
   assert.equal(twice.code, 123);
   assert.match(twice.err, /has already finished/);

@@ -1,16 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, pidFrom, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
 
 test('a job killed by a signal is reported as signalled N, without artifacts', async () => {
   const server = await startServer(tempDir());
@@ -63,14 +53,7 @@ test('when output cannot reach the server, the worker kills the job process grou
   const pidFile = `${dir}/bg.pid`;
   await scheduleJob(server, 'chatty', 'zeta-5', `#!/bin/sh\nsleep 300 &\necho $! > ${pidFile}\nwhile true; do echo tick; sleep 0.05; done\n`, ['--period', 'daily']);
   const worker = startWorker(server.remote, 'zeta-5');
-  await waitFor('the job to start', () => {
-    try {
-      return readFileSync(pidFile, 'utf8').trim() !== '';
-    } catch {
-      return false;
-    }
-  });
-  const bg = Number(readFileSync(pidFile, 'utf8'));
+  const bg = await pidFrom(pidFile);
   server.child.kill('SIGKILL');
   const { code } = await worker.exited;
   assert.notEqual(code, 0);
