@@ -2,12 +2,15 @@
 //   node build.mjs            bundles (dist/*.cjs) and the single-executable binaries
 //                             dist/builder-{server,worker,client} (see build-sea.mjs)
 //   node build.mjs --no-sea   bundles only (what npm start and npm test need)
+//   --outdir DIR              write there instead of dist/ (tests build beside, never
+//                             over, the dist/ that other tests are running)
 // SEA options, passed on to build-sea.mjs: --node PATH, --no-code-cache, --no-strip, --hello
 import { build } from 'esbuild';
 import { readFileSync, mkdirSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const args = process.argv.slice(2);
+const outDir = args.includes('--outdir') ? args[args.indexOf('--outdir') + 1] : 'dist';
 
 /** The programs: output name -> entry point. */
 export const programs = {
@@ -24,7 +27,7 @@ export const multicall = { builder: 'src/multicall/main.ts' };
 async function bundle(name, entry) {
   await build({
     entryPoints: [entry],
-    outfile: `dist/${name}.cjs`,
+    outfile: `${outDir}/${name}.cjs`,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -36,11 +39,12 @@ async function bundle(name, entry) {
   });
 }
 
-mkdirSync('dist', { recursive: true });
+if (!outDir) throw new Error('build.mjs: --outdir needs a directory');
+mkdirSync(outDir, { recursive: true });
 await Promise.all(Object.entries(programs).map(([name, entry]) => bundle(name, entry)));
 if (!args.includes('--no-sea')) {
   await bundle('builder', multicall.builder);
   // why dynamic: --no-sea (every test run) never loads postject's 5 MB of wasm.
   const { buildSea } = await import('./build-sea.mjs');
-  await buildSea(args);
+  await buildSea(args, outDir);
 }

@@ -60,8 +60,9 @@ function run(): void {
     process.exitCode = EXIT.usage;
     return;
   }
-  // why: the program reads its arguments from process.argv.slice(2).
-  if (picked.fromArgument) process.argv.splice(2, 1);
+  // why: the program reads its arguments from process.argv.slice(2), and
+  // names itself in messages after process.argv[1].
+  if (picked.fromArgument) process.argv.splice(1, 2, picked.name);
   programs[picked.name]!().catch((err: unknown) => {
     console.error(`${picked.name}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exitCode = EXIT.internal;
