@@ -11,9 +11,9 @@
 // lazily initialised modules inside the one CommonJS bundle: nothing of the
 // other two programs runs, and no real dynamic import is left (a SEA with a
 // code cache cannot do one).
-import { basename } from 'node:path';
 import { EXIT } from '../shared/errors.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { pickProgram } from './pick-program.js';
 
 /** Program name -> loader of its main module, which runs the program when loaded. */
 const programs: Record<string, () => Promise<unknown>> = {
@@ -22,30 +22,13 @@ const programs: Record<string, () => Promise<unknown>> = {
   'builder-client': () => import('../client/main.js'),
 };
 
-/**
- * The program to run: the one named by how we were started
- * (`/usr/bin/builder-worker`, `builder-worker-0.1.0`), else the one named by
- * the first argument (`builder worker ...`, `builder builder-worker ...`), in
- * which case that argument is not the program's own.
- */
-export function pickProgram(argv0: string, args: readonly string[]): { name: string; fromArgument: boolean } | undefined {
-  const called = basename(argv0).replace(/\.exe$/i, '');
-  for (const name of Object.keys(programs)) {
-    if (called === name || called.startsWith(`${name}-`) || called.startsWith(`${name}.`)) return { name, fromArgument: false };
-  }
-  const first = args[0];
-  if (first === undefined) return undefined;
-  const name = first.startsWith('builder-') ? first : `builder-${first}`;
-  return name in programs ? { name, fromArgument: true } : undefined;
-}
-
 const usage = `usage: builder {server|worker|client} [ARGS...]
   or run it as builder-server, builder-worker or builder-client (a link or copy
   of this file under that name); see that program's --help.
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 function run(): void {
-  const picked = pickProgram(process.argv0, process.argv.slice(2));
+  const picked = pickProgram(Object.keys(programs), process.argv0, process.argv.slice(2));
   if (picked === undefined) {
     const arg = process.argv[2];
     if (arg === '--version') {
