@@ -198,6 +198,12 @@ export class Connection {
     return this.serialize(() => this.write(Buffer.from(text)));
   }
 
+  /** Sends bytes that are already complete message lines (each ending with a newline), as one write. */
+  sendBytes(lines: Buffer): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return this.serialize(() => this.write(lines));
+  }
+
   /**
    * Queues one message to go out with the others queued in the same
    * event-loop turn, as one write. Resolves at once while the batch is small

@@ -32,7 +32,7 @@ export const observe: Command = {
 export async function followRun(conn: Connection, json: boolean): Promise<void> {
   // An observer is a viewer: on a shared host it yields the CPU to the builds and the server it watches.
   try {
-    os.setPriority(os.constants.priority.PRIORITY_BELOW_NORMAL);
+    os.setPriority(os.constants.priority.PRIORITY_LOW);
   } catch {
     // Not allowed here: run at the normal priority.
   }
