@@ -254,11 +254,15 @@ export async function rawInfo(port) {
   return new Promise((resolve, reject) => {
     let n = 0;
     let lines = 0;
+    const got = [];
     s.on('data', (d) => {
       n += d.length;
+      got.push(d);
       for (const b of d) if (b === 10 && ++lines === 2) {
         s.destroy();
-        resolve(n);
+        // How many jobs the reply says are queued: each queue's count (a build before counts: its list).
+        const info = JSON.parse(Buffer.concat(got).toString('utf8').split('\n')[1]).info;
+        resolve({ bytes: n, queued: info.queues.reduce((k, q) => k + (q.count ?? q.jobs.length), 0) });
       }
     });
     s.once('error', reject);

@@ -13,7 +13,7 @@ export async function run({ quick }) {
   const spool = join(tempDir(), 'spool');
   writeJobFiles(spool, QUEUED, 'true\n', { direct: true });
   const server = await startServer(spool);
-  await waitFor('the queue to load', () => rawInfo(server.port).then((n) => n > QUEUED * 40), 30_000);
+  await waitFor('the queue to load', () => rawInfo(server.port).then((r) => r.queued >= QUEUED), 30_000);
   const ms = [];
   const versionMs = [];
   for (let i = 0; i < runs; i++) {

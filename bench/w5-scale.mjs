@@ -43,7 +43,7 @@ async function readyMs(spool, n) {
     return / listening 127\.0\.0\.1:(\d+)/.exec(server.out());
   }, 120_000, 5);
   const port = Number(m[1]);
-  const bytes = await waitFor('info to answer', () => rawInfo(port).catch(() => 0).then((b) => (b > n * 40 ? b : 0)), 120_000, 10);
+  const { bytes } = await waitFor('info to answer', () => rawInfo(port).catch(() => null).then((r) => (r && r.queued >= n ? r : null)), 120_000, 10);
   const ms = now() - t0;
   return { ms, server: { ...server, port }, bytes, rss: memMB(server.pid, 'VmRSS') };
 }

@@ -4,10 +4,17 @@ import { dial, type Remote } from '../protocol/dial.js';
 import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
 import { BuilderError, reason } from '../shared/errors.js';
 
+/**
+ * Longest reply line the client accepts: it trusts its server, and a reply
+ * such as `info --all` on a long queue is one big line (the server's own
+ * limit for what peers send it stays small).
+ */
+export const CLIENT_MAX_LINE = 256 << 20;
+
 /** Opens a client connection and sends one command; the caller reads the replies. */
 export async function open(remote: Remote, msg: ClientMessage): Promise<Connection> {
   // The credential (--token-file or $BUILDER_TOKEN) travels in `remote`: dial puts it in the hello.
-  const { conn } = await dial(remote, { role: 'client' });
+  const { conn } = await dial(remote, { role: 'client' }, { maxLine: CLIENT_MAX_LINE });
   await conn.send(msg);
   return conn;
 }

@@ -6,6 +6,12 @@ import { BuilderError } from '../shared/errors.js';
 export const DEFAULT_MAX_LINE = 1 << 20;
 
 const EMPTY = Buffer.alloc(0);
+/** Bytes received ahead of the reader before the socket is paused (a longer line resumes it: see waitData). */
+const MAX_BUFFERED = 1 << 20;
+/** Bytes received ahead of an artifact's sink while it drains. */
+const RAW_AHEAD = 256 * 1024;
+/** A sendSoon batch this big makes its senders wait for the socket. */
+const SOON_BATCH = 64 * 1024;
 
 /**
  * One peer over a socket, read by pulling: `readLine()` for the next message
@@ -16,11 +22,20 @@ const EMPTY = Buffer.alloc(0);
  * pending read fails with the reason.
  */
 export class Connection {
-  private buf: Buffer = EMPTY;
+  // Received bytes not yet consumed: `head` (being read) then whole chunks in
+  // arrival order. Chunks are never copied on arrival; they are joined only
+  // when one line spans several of them (see readLine).
+  private head: Buffer = EMPTY;
+  private rest: Buffer[] = [];
+  private buffered = 0;
+  // How far readLine already scanned without finding a newline: bytes of
+  // `head`, then whole chunks of `rest` (so a long line is scanned once).
   private scanFrom = 0;
+  private scanChunks = 0;
   private wake: (() => void) | null = null;
   private endReason: Error | null = null;
   private writeTail: Promise<void> = Promise.resolve();
+  private batch: { text: string[]; bytes: number; done: Promise<void> } | null = null;
   private paused = false;
   private lastSeen = Date.now();
   /** Resolves with the reason once the connection is closed. */
@@ -34,8 +49,10 @@ export class Connection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.lastSeen = Date.now();
-      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-      if (this.buf.length > this.maxLine + 65536) this.pause();
+      if (this.buffered === 0) this.head = chunk;
+      else this.rest.push(chunk);
+      this.buffered += chunk.length;
+      if (this.buffered > MAX_BUFFERED + 65536) this.pause();
       this.notify();
     });
     this.closed = new Promise((resolve) => {
@@ -58,6 +75,13 @@ export class Connection {
     return this.endReason !== null || this.socket.destroyed;
   }
 
+  /** Whether a whole line is already buffered (readLine would not wait): lets a reader flush its output before it blocks. */
+  hasLine(): boolean {
+    if (this.head.indexOf(10, this.scanFrom) >= 0) return true;
+    for (let i = this.scanChunks; i < this.rest.length; i++) if (this.rest[i]!.indexOf(10) >= 0) return true;
+    return false;
+  }
+
   private end(err: Error): void {
     if (!this.endReason) this.endReason = err;
     this.notify();
@@ -76,34 +100,61 @@ export class Connection {
     }
   }
 
-  private resumeIfLow(): void {
-    if (this.paused && this.buf.length < 65536) {
+  private resume(): void {
+    if (this.paused) {
       this.paused = false;
       this.socket.resume();
     }
   }
 
+  private resumeIfLow(): void {
+    if (this.buffered < 65536) this.resume();
+  }
+
+  // why resume unconditionally: the reader needs more bytes (an incomplete line
+  // is bounded by maxLine, checked in readLine).
   private waitData(): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve;
-      this.resumeIfLow();
+      this.resume();
     });
+  }
+
+  /** Drops the first `n` bytes of `head` (n <= head.length), moving to the next chunk when it is used up. */
+  private consume(n: number): void {
+    this.buffered -= n;
+    this.head = n === this.head.length ? (this.rest.shift() ?? EMPTY) : this.head.subarray(n);
+    this.scanFrom = 0;
+    this.scanChunks = 0;
   }
 
   /** The next line without its newline; throws on close or on a line over the limit. */
   async readLine(): Promise<string> {
     for (;;) {
-      const idx = this.buf.indexOf(10, this.scanFrom);
+      const idx = this.head.indexOf(10, this.scanFrom);
       if (idx >= 0) {
         if (idx > this.maxLine) throw this.tooLong();
-        const line = this.buf.toString('utf8', 0, idx);
-        this.buf = idx + 1 === this.buf.length ? EMPTY : this.buf.subarray(idx + 1);
-        this.scanFrom = 0;
+        const line = this.head.toString('utf8', 0, idx);
+        this.consume(idx + 1);
         this.resumeIfLow();
         return line;
       }
-      if (this.buf.length > this.maxLine) throw this.tooLong();
-      this.scanFrom = this.buf.length;
+      this.scanFrom = this.head.length;
+      // The line goes on in later chunks: find its end there, then join only its pieces.
+      let len = this.head.length;
+      for (; this.scanChunks < this.rest.length; this.scanChunks++) {
+        const c = this.rest[this.scanChunks]!;
+        const nl = c.indexOf(10);
+        if (nl >= 0) {
+          if (len + nl > this.maxLine) throw this.tooLong();
+          this.head = Buffer.concat([this.head, ...this.rest.splice(0, this.scanChunks + 1)]);
+          this.scanChunks = 0;
+          break;
+        }
+        len += c.length;
+      }
+      if (this.head.indexOf(10, this.scanFrom) >= 0) continue;
+      if (this.buffered > this.maxLine) throw this.tooLong();
       if (this.endReason) throw this.endReason;
       await this.waitData();
     }
@@ -116,20 +167,67 @@ export class Connection {
   /** Moves exactly `size` raw bytes from the peer into `sink`, honouring the sink's backpressure. */
   async readRaw(size: number, sink: Writable): Promise<void> {
     let left = size;
-    this.scanFrom = 0;
     while (left > 0) {
-      if (this.buf.length === 0) {
+      if (this.buffered === 0) {
         if (this.endReason) throw this.endReason;
         await this.waitData();
         continue;
       }
-      const take = Math.min(left, this.buf.length);
-      const piece = this.buf.subarray(0, take);
-      this.buf = take === this.buf.length ? EMPTY : this.buf.subarray(take);
+      const take = Math.min(left, this.head.length);
+      const piece = this.head.subarray(0, take);
+      this.consume(take);
       left -= take;
-      if (!sink.write(piece)) await drained(sink);
+      if (!sink.write(piece)) {
+        // why pause: while the disk catches up, the kernel's socket buffer (not our memory) holds the peer back.
+        if (this.buffered >= RAW_AHEAD) this.pause();
+        await drained(sink);
+      }
+      if (this.buffered < RAW_AHEAD) this.resume();
     }
     this.resumeIfLow();
+  }
+
+  /**
+   * Sends several messages as one write (one drain wait): for a burst of
+   * lines, such as a console chunk to an observer. Lines given as strings
+   * must already be complete JSON messages without their newline.
+   */
+  sendBatch(msgs: (object | string)[]): Promise<void> {
+    if (msgs.length === 0) return Promise.resolve();
+    const text = msgs.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join('\n') + '\n';
+    return this.serialize(() => this.write(Buffer.from(text)));
+  }
+
+  /** Sends bytes that are already complete message lines (each ending with a newline), as one write. */
+  sendBytes(lines: Buffer): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    return this.serialize(() => this.write(lines));
+  }
+
+  /**
+   * Queues one message to go out with the others queued in the same
+   * event-loop turn, as one write. Resolves at once while the batch is small
+   * (as a socket write that did not fill the buffer would), else once the
+   * batch went out and the socket drained: a slow peer slows the sender.
+   * Rejects at once when the connection is closed. Order with send/sendFrame
+   * is kept (the batch takes its place in the write queue when it is opened).
+   */
+  sendSoon(msg: object): Promise<void> {
+    if (this.isClosed) return Promise.reject(this.endReason ?? new BuilderError('connection_closed', `${this.peer}: connection closed`));
+    const text = JSON.stringify(msg);
+    let b = this.batch;
+    if (!b) {
+      const open = { text: [] as string[], bytes: 0, done: Promise.resolve() };
+      open.done = this.serialize(async () => {
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.batch === open) this.batch = null;
+        await this.write(Buffer.from(open.text.join('\n') + '\n'));
+      });
+      this.batch = b = open;
+    }
+    b.text.push(text);
+    b.bytes += text.length + 1;
+    return b.bytes < SOON_BATCH ? Promise.resolve() : b.done;
   }
 
   /** Sends one message as a JSON line; resolves once the socket took it (waits for drain). */
@@ -157,6 +255,8 @@ export class Connection {
   }
 
   private serialize(fn: () => Promise<void>): Promise<void> {
+    // Whatever is queued after an open sendSoon batch closes it: later lines start a new batch behind.
+    this.batch = null;
     const p = this.writeTail.then(fn);
     this.writeTail = p.catch(() => undefined);
     return p;

@@ -144,8 +144,10 @@ export function decodeClientMessage(line: string): ClientMessage {
       if (platform !== undefined) m.platform = checkName('platform', platform);
       return m;
     }
-    case 'info':
-      return { type: 'info' };
+    case 'info': {
+      const limit = optInt(o, 'limit');
+      return limit === undefined ? { type: 'info' } : { type: 'info', limit };
+    }
     case 'observe': {
       const from = optInt(o, 'from');
       const m: ClientMessage = { type: 'observe', run_id: checkRunId(str(o, 'run_id', 36)) };

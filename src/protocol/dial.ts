@@ -24,10 +24,14 @@ export function parseRemote(text: string): Remote {
 export type HelloBody = Hello extends infer H ? (H extends unknown ? Omit<H, 'type' | 'version'> : never) : never;
 
 /** Connects, sends the hello and waits for the welcome; fails with a one-line, actionable error. */
-export async function dial(remote: Remote, hello: HelloBody): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
+export async function dial(
+  remote: Remote,
+  hello: HelloBody,
+  opts: { maxLine?: number } = {},
+): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
   const where = describeTarget(remote.host, remote.port, remote);
   const socket = await connectSocket(remote.host, remote.port, remote);
-  const conn = new Connection(socket, where);
+  const conn = new Connection(socket, where, opts.maxLine);
   await conn.send({ type: 'hello', version: PROTOCOL_VERSION, ...(remote.token ? { token: remote.token } : {}), ...hello });
   let first: ServerMessage;
   try {

@@ -47,7 +47,8 @@ export type ClientMessage =
   | { type: 'schedule'; job: ScheduleSpec }
   | { type: 'unschedule'; name: string }
   | { type: 'execute'; name: string; platform?: string }
-  | { type: 'info' }
+  /** limit: jobs listed per queue (absent: 100; 0: all); the count is always the whole queue's. */
+  | { type: 'info'; limit?: number }
   | { type: 'observe'; run_id: string; from?: number }
   | { type: 'schedule_batch'; count: number }
   | { type: 'orb_build'; name: string; opam_package: string; period: Period; cron?: string; tz?: string; platform?: string; timeout_s?: number }
@@ -101,7 +102,8 @@ export interface ResultSummary {
 /** The state `info` shows: schedule, queues, running jobs, workers, platforms. */
 export interface InfoReply {
   schedule: { name: string; platform: string; period: Period; cron?: string; tz?: string; next: string | null; template?: string }[];
-  queues: { platform: string; paused: boolean; jobs: { name: string; queued: string; retries: number }[] }[];
+  /** `jobs`: the first jobs of the queue (see the info message's limit); `count`: how many it holds. */
+  queues: { platform: string; paused: boolean; count?: number; jobs: { name: string; queued: string; retries: number }[] }[];
   running: { run_id: string; name: string; platform: string; started: string; worker: string }[];
   workers: { id: string; platform: string; hostname: string; peer: string; since: string; run_id: string | null }[];
   dropped: string[];

@@ -42,7 +42,7 @@ export async function runClientSession(state: ServerState, conn: Connection): Pr
         await handleExecute(state, conn, m);
         break;
       case 'info':
-        await handleInfo(state, conn);
+        await handleInfo(state, conn, m.limit);
         break;
       case 'observe':
         await handleObserve(state, conn, m);

@@ -4,6 +4,8 @@ import type { ConsoleLine } from '../spool/records.js';
 import type { RunState, ServerState } from './state.js';
 
 const CHUNK = 64 * 1024;
+/** What a follower reads at once: fewer, bigger reads and writes for an observer that is behind. */
+const BLOCK = 256 * 1024;
 
 /**
  * Where a run's console is: the live run (still growing) or a stored
@@ -28,7 +30,7 @@ export function locateConsole(state: ServerState, runId: string): { path: () => 
 export class ConsoleReader {
   private fd: fs.FileHandle | null = null;
   private pos = 0;
-  private carry = '';
+  private carry: Buffer = Buffer.alloc(0);
   /** Lines read so far (the number of the next line). */
   n = 0;
 
@@ -36,17 +38,44 @@ export class ConsoleReader {
 
   /** Reads one chunk and hands every complete line to `each`; returns the bytes read (0: at the end for now). */
   async readChunk(each: (n: number, c: ConsoleLine) => Promise<void> | void): Promise<number> {
+    return this.readLines(async (first, lines) => {
+      for (let i = 0; i < lines.length; i++) await each(first + i, JSON.parse(lines[i]!) as ConsoleLine);
+    });
+  }
+
+  /** Reads one chunk and hands its complete lines, as stored (JSON text of a ConsoleLine), to `each` with the number of the first. */
+  async readLines(each: (first: number, lines: string[]) => Promise<void> | void): Promise<number> {
+    return this.readBlock((first, block) => each(first, block.toString('utf8').split('\n').filter((l) => l !== '')));
+  }
+
+  /**
+   * Reads one chunk (CHUNK bytes, or `size`) and hands its complete lines as
+   * stored, still as bytes (each ending with a newline, empty lines left
+   * out of the count), to `each` in one call with the number of the first
+   * and how many there are; returns the bytes read (0: at the end for now).
+   */
+  async readBlock(each: (first: number, block: Buffer, count: number) => Promise<void> | void, size = CHUNK): Promise<number> {
     if (!this.fd) this.fd = await fs.open(typeof this.path === 'string' ? this.path : this.path(), 'r').catch(() => null);
     if (!this.fd) return 0;
-    const buf = Buffer.alloc(CHUNK);
-    const { bytesRead } = await this.fd.read(buf, 0, CHUNK, this.pos);
+    const buf = Buffer.allocUnsafe(this.carry.length + size);
+    this.carry.copy(buf);
+    const { bytesRead } = await this.fd.read(buf, this.carry.length, size, this.pos);
     this.pos += bytesRead;
-    const lines = (this.carry + buf.toString('utf8', 0, bytesRead)).split('\n');
-    this.carry = lines.pop()!;
-    for (const l of lines) {
-      if (l === '') continue;
-      await each(this.n++, JSON.parse(l) as ConsoleLine);
+    const end = this.carry.length + bytesRead;
+    // Only the bytes read count: the rest of the buffer is uninitialized.
+    const last = end === 0 ? -1 : buf.subarray(0, end).lastIndexOf(10);
+    if (last < 0) {
+      if (bytesRead > 0) this.carry = Buffer.from(buf.subarray(0, end));
+      return bytesRead;
     }
+    // why copy: the carry must not keep this whole chunk alive.
+    this.carry = Buffer.from(buf.subarray(last + 1, end));
+    const block = buf.subarray(0, last + 1);
+    let count = 0;
+    for (let i = block.indexOf(10), prev = -1; i >= 0; prev = i, i = block.indexOf(10, i + 1)) if (i > prev + 1) count++;
+    const first = this.n;
+    this.n += count;
+    if (count > 0) await each(first, block, count);
     return bytesRead;
   }
 
@@ -69,11 +98,37 @@ export class ConsoleReader {
  * slows itself and never loses a line. Returns null for an unknown run id,
  * else the outcome (null when aborted or not recorded).
  */
-export async function followConsole(
+export function followConsole(
   state: ServerState,
   runId: string,
   from: number,
   sink: (n: number, c: ConsoleLine) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<{ outcome: Outcome | null } | null> {
+  return followConsoleBlocks(
+    state,
+    runId,
+    from,
+    async (first, block) => {
+      const lines = block.toString('utf8').split('\n').filter((l) => l !== '');
+      for (let i = 0; i < lines.length; i++) if (first + i >= from) await sink(first + i, JSON.parse(lines[i]!) as ConsoleLine);
+    },
+    signal,
+  );
+}
+
+/**
+ * followConsole by the block: `sink` gets a chunk's worth of whole stored
+ * lines at once, as bytes (see ConsoleReader.readBlock), so a fast reader
+ * pays one call, and one socket write, per chunk. Blocks wholly before line
+ * `from` are skipped; the first block given may start before it (the sink
+ * skips those lines).
+ */
+export async function followConsoleBlocks(
+  state: ServerState,
+  runId: string,
+  from: number,
+  sink: (first: number, block: Buffer, count: number) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<{ outcome: Outcome | null } | null> {
   const where = locateConsole(state, runId);
@@ -100,7 +155,7 @@ export async function followConsole(
     for (;;) {
       if (signal?.aborted) return { outcome: null };
       const endedBeforeRead = ended;
-      const got = await reader.readChunk((n, c) => (n >= from ? sink(n, c) : undefined));
+      const got = await reader.readBlock((first, block, count) => (first + count <= from ? undefined : sink(first, block, count)), BLOCK);
       if (got > 0) continue;
       if (endedBeforeRead) break;
       await new Promise<void>((r) => {

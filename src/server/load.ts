@@ -41,6 +41,24 @@ export function rescanQueue(state: ServerState, platform: string): Promise<void>
   });
 }
 
+/** Makes the in-memory queue of a platform match the named files of its directory (fs.watch named them). */
+export function recheckQueued(state: ServerState, platform: string, files: string[]): Promise<void> {
+  return state.exclusive(async () => {
+    for (const file of files) {
+      if (!file.endsWith('.json') || file.startsWith('.')) continue;
+      const there = await fs.access(state.spool.path('queue', platform, file)).then(
+        () => true,
+        () => false,
+      );
+      if (!there) state.queues.remove(platform, file);
+      else if (!state.queues.hasFile(platform, file)) {
+        const name = await nameOfQueueFile(state, platform, file);
+        if (name) state.queues.add(platform, { file, name });
+      }
+    }
+  });
+}
+
 async function recoverRun(state: ServerState, runId: string): Promise<void> {
   const { spool } = state;
   const { job, run, result } = await spool.readRunning(runId);

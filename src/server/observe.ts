@@ -1,6 +1,7 @@
 import type { Connection } from '../protocol/connection.js';
 import type { ServerState } from './state.js';
-import { followConsole } from './follow-console.js';
+import { followConsoleBlocks } from './follow-console.js';
+import { outputBlock } from './output-lines.js';
 
 /**
  * Streams a run's console to one observer, from line `from` on, then follows
@@ -14,7 +15,8 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
   const job = live ? live.record.job : (await state.spool.readResult(name!, runId))?.job;
   await conn.send({ type: 'observing', run_id: runId, name: job?.name ?? name ?? '', platform: job?.platform ?? '' });
   // If the run ended while the line above was sent, followConsole finds it among the results.
-  const end = await followConsole(state, runId, from, (n, c) => conn.send({ type: 'output', run_id: runId, n, t: c.t, line: c.line }));
+  // One write per console chunk: the observer's socket paces how fast the file is read.
+  const end = await followConsoleBlocks(state, runId, from, (first, block, count) => conn.sendBytes(outputBlock(runId, first, block, count, from)));
   if (!end) return false;
   await conn.send({ type: 'run_end', run_id: runId, outcome: end.outcome });
   return true;

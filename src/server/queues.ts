@@ -50,6 +50,11 @@ export class Queues {
     return this.list(platform).some((q) => q.name === name);
   }
 
+  /** Whether this file is in the platform's queue. */
+  hasFile(platform: string, file: string): boolean {
+    return indexOf(this.list(platform) as Queued[], file).found;
+  }
+
   /** Adds an entry (idempotent). */
   add(platform: string, q: Queued): void {
     let list = this.byPlatform.get(platform);

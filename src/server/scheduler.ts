@@ -12,8 +12,10 @@ import type { ServerState } from './state.js';
  * its next time still moves on, so missed periods collapse into one run.
  * A template job is queued on every platform that has its template.
  */
-export async function tick(state: ServerState, now = new Date()): Promise<void> {
-  for (const e of [...state.schedule.values()]) {
+export async function tick(state: ServerState, now = new Date(), only?: string[]): Promise<void> {
+  // `only`: just these entries (a client's schedule need not walk the whole schedule; the timer's tick does).
+  const entries = only ? only.map((n) => state.schedule.get(n)).filter((e) => e !== undefined) : [...state.schedule.values()];
+  for (const e of entries) {
     if (!isDue(e.next, now) || state.dropped.has(e.platform)) continue;
     try {
       for (const job of await jobsOf(state, e)) {

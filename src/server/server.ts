@@ -22,11 +22,19 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const spool = await Spool.open(config.dir);
   const state = new ServerState(spool, config);
-  await loadState(state);
+  // Watching starts before loading, so no hand edit falls between the two; changes wait for the load.
+  let loaded!: () => void;
+  const stopWatch = watchSpool(state, new Promise<void>((r) => (loaded = r)));
+  try {
+    await loadState(state);
+  } catch (e) {
+    stopWatch();
+    throw e;
+  }
+  loaded();
   const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
   const listener = await listen(state);
   const addr = listener.tcp.address() as net.AddressInfo;
-  const stopWatch = watchSpool(state);
   await tick(state);
   const stopScheduler = startScheduler(state);
   const status = config.http

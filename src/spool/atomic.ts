@@ -19,6 +19,11 @@ export function observeAtomicWrites(fn: ((seconds: number) => void) | null): voi
   writeObserver = fn;
 }
 
+/** Reports one atomic write done in steps (writeSynced, rename, fsync dir) that began at `started` (performance.now()). */
+export function atomicWriteDone(started: number): void {
+  writeObserver?.((performance.now() - started) / 1000);
+}
+
 /**
  * Writes `data` to `path` so that after a crash the file is wholly old or
  * wholly new: write into `tmpDir` (same file system), fsync, rename into
@@ -45,11 +50,33 @@ export async function writeAtomic(tmpDir: string, path: string, data: string | B
   writeObserver?.((performance.now() - started) / 1000);
 }
 
+/**
+ * Writes `data` to a new file in `tmpDir` and fsyncs it; returns its path.
+ * The first half of writeAtomic, for callers that overlap it with other
+ * fsyncs and then rename it into place themselves (then fsync the directory).
+ */
+export async function writeSynced(tmpDir: string, data: string | Buffer): Promise<string> {
+  const tmp = join(tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = await fs.open(tmp, 'wx', 0o600);
+  try {
+    await fd.writeFile(data);
+    await fd.sync();
+  } catch (e) {
+    await fd.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  await fd.close();
+  return tmp;
+}
+
 /** Renames and fsyncs both directories involved. */
 export async function renameDurable(from: string, to: string): Promise<void> {
   await fs.rename(from, to);
-  await syncDir(dirname(to));
-  if (dirname(from) !== dirname(to)) await syncDir(dirname(from));
+  // A rename is atomic across a crash: the two fsyncs only make it durable
+  // before the caller goes on, and need no order between them.
+  if (dirname(from) !== dirname(to)) await Promise.all([syncDir(dirname(to)), syncDir(dirname(from))]);
+  else await syncDir(dirname(to));
 }
 
 /** Pretty JSON with a trailing newline: what every spool record looks like on disk. */

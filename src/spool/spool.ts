@@ -1,8 +1,10 @@
-import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { recordText, renameDurable, syncDir, writeAtomic } from './atomic.js';
+import { openArtifactFile } from './artifact-file.js';
+import { atomicWriteDone, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
 import { confineArtifactPath, mkdirConfined } from './paths.js';
 import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
@@ -176,13 +178,32 @@ export class Spool {
     // The new directory must survive a power cut before the job moves into it.
     await syncDir(this.path('running'));
     try {
-      await renameDurable(this.path('queue', platform, file), join(runDir, 'job.json'));
+      await fs.rename(this.path('queue', platform, file), join(runDir, 'job.json'));
     } catch (e) {
       await fs.rm(runDir, { recursive: true, force: true });
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
-    await this.write(['running', record.run_id, 'run.json'], record);
+    // Crash safety of the overlap below: until the last fsync of running/<id>
+    // returns, nobody is told of the claim (the job is not sent). A rename is
+    // atomic across a crash, so the states a crash can leave are: the job still
+    // queued; job.json alone in running/<id> (requeued at start, see
+    // load.ts recoverRun); or job.json with a complete run.json (recorded as
+    // interrupted and requeued). run.json's bytes are fsynced before its rename,
+    // so it is never torn. The queue directory's fsync (the job leaving it) and
+    // run.json's own fsync are independent and run side by side; one fsync of
+    // running/<id> then makes both renames into it durable at once.
+    const runText = recordText(record);
+    const started = performance.now();
+    const [, tmp] = await Promise.all([syncDir(this.path('queue', platform)), writeSynced(this.path('tmp'), runText)]);
+    try {
+      await fs.rename(tmp, join(runDir, 'run.json'));
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    await syncDir(runDir);
+    atomicWriteDone(started);
     return record;
   }
 
@@ -211,16 +232,12 @@ export class Spool {
   }
 
   /** Opens a write stream for one artifact of a running run; the path is confined to the run's artifacts/ directory. */
-  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: WriteStream }> {
+  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: Writable }> {
     const rel = confineArtifactPath(relPath);
     const base = this.path('running', runId, 'artifacts');
     const full = join(base, rel);
     await mkdirConfined(base, rel);
-    const stream = createWriteStream(full, { flags: 'wx', mode: (mode & 0o777) | 0o600 });
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve());
-      stream.once('error', reject);
-    });
+    const stream = await openArtifactFile(full, (mode & 0o777) | 0o600);
     return { path: rel, stream };
   }
 
@@ -242,10 +259,24 @@ export class Spool {
    */
   async finishRun(result: ResultRecord): Promise<string> {
     const runDir = this.path('running', result.run_id);
-    await syncFile(join(runDir, 'console.ndjson'));
-    // Artifacts are on disk before the result that lists them.
-    await syncTree(join(runDir, 'artifacts'));
-    await this.write(['running', result.run_id, 'result.json'], result);
+    // Crash safety: the console, the artifacts and result.json's own bytes are
+    // independent files, fsynced side by side; result.json is renamed into
+    // place (its name making the run "finished" for recovery) only after all
+    // of them are on disk, so artifacts are durable before the result that lists them.
+    const started = performance.now();
+    const [, , tmp] = await Promise.all([
+      syncFile(join(runDir, 'console.ndjson')),
+      syncTree(join(runDir, 'artifacts')),
+      writeSynced(this.path('tmp'), recordText(result)),
+    ]);
+    try {
+      await fs.rename(tmp, join(runDir, 'result.json'));
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+    await syncDir(runDir);
+    atomicWriteDone(started);
     return this.completeFinish(result);
   }
 
@@ -254,7 +285,10 @@ export class Spool {
     const jobDir = this.path('results', result.job.name);
     if (await fs.mkdir(jobDir, { recursive: true })) await syncDir(this.path('results'));
     const to = join(jobDir, result.run_id);
-    await renameDurable(this.path('running', result.run_id), to);
+    await fs.rename(this.path('running', result.run_id), to);
+    // Crash safety: the rename is atomic; the two directory fsyncs only make it
+    // durable before we report the run stored, and do not depend on each other.
+    await Promise.all([syncDir(jobDir), syncDir(this.path('running'))]);
     return to;
   }
 

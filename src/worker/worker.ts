@@ -119,7 +119,8 @@ async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSi
   const result = await runJob(job, {
     signal,
     ...(workRoot ? { workRoot } : {}),
-    onLine: (t, line) => conn.send({ type: 'output', run_id: runId, t, line }),
+        // Lines of one event-loop turn go out as one write; a full batch makes the job wait for the server.
+    onLine: (t, line) => conn.sendSoon({ type: 'output', run_id: runId, t, line }),
   }).catch((e: unknown) => {
     throw new BuilderError('output_failed', `cannot send output of ${job.name} to the server: ${reason(e)}; killed the job`, { cause: e });
   });
@@ -128,7 +129,7 @@ async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSi
       throw new BuilderError('connection_lost', `${reason(signal.reason)}; killed ${job.name}, the server requeues it`);
     for (const a of result.artifacts) {
       try {
-        await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(a.full), a.size);
+        await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(a.full, { highWaterMark: 1 << 20 }), a.size);
       } catch (e) {
         if (conn.isClosed) throw e;
         // The frame was never started (the file vanished): say so and go on.

@@ -141,7 +141,8 @@ test('schedule --from adds many jobs over one connection, all or nothing', async
   writeFileSync(join(dir, 'jobs.ndjson'), lines.join('\n') + '\n');
   const r = await clientJson(server.remote, ['schedule', '--from', join(dir, 'jobs.ndjson')]);
   assert.equal(r.message, 'scheduled 300 jobs');
-  let info = await clientJson(server.remote, ['info']);
+  // --all: info lists the first 100 jobs of a queue by default.
+  let info = await clientJson(server.remote, ['info', '--all']);
   assert.equal(info.schedule.length, 300);
   assert.equal(names(info, 'pi-1').length, 300);
 

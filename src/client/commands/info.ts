@@ -1,6 +1,6 @@
 import type { InfoReply } from '../../protocol/messages.js';
 import { BuilderError } from '../../shared/errors.js';
-import { usageError } from '../../shared/cli.js';
+import { intFlag, usageError } from '../../shared/cli.js';
 import type { Command } from '../command.js';
 import { paint, printJson } from '../output.js';
 import { request } from '../request.js';
@@ -13,7 +13,11 @@ export function renderInfo(info: InfoReply): string {
     out.push(`  ${e.name}  ${e.platform === '*' ? 'every platform with its template' : e.platform}  ${e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : e.period}  next: ${e.next ?? 'on execute only'}${e.template ? `  (${e.template})` : ''}`);
   out.push(paint.bold('queues'));
   if (info.queues.length === 0) out.push('  (none)');
-  for (const q of info.queues) out.push(`  ${q.platform}${q.paused ? paint.yellow(' (paused)') : ''}: ${q.jobs.length ? q.jobs.map((j) => j.name).join(', ') : '(empty)'}`);
+  for (const q of info.queues) {
+    const count = q.count ?? q.jobs.length;
+    const more = count > q.jobs.length ? ` ... and ${count - q.jobs.length} more (${count} queued; info --all lists them)` : '';
+    out.push(`  ${q.platform}${q.paused ? paint.yellow(' (paused)') : ''}: ${count ? `${q.jobs.map((j) => j.name).join(', ')}${more}` : '(empty)'}`);
+  }
   out.push(paint.bold(`running (${info.running.length})`));
   for (const r of info.running) out.push(`  ${r.run_id}  ${r.name}  ${r.platform}  since ${r.started}  on ${r.worker}`);
   out.push(paint.bold(`workers (${info.workers.length})`));
@@ -32,11 +36,16 @@ export function renderInfo(info: InfoReply): string {
 export const info: Command = {
   name: 'info',
   summary: 'show the schedule, queues, running jobs, workers and dropped platforms',
-  usage: 'info',
-  flags: [],
+  usage: `info [--limit N | --all]
+  --limit N  list the first N jobs of each queue (default 100; every queue shows its count)
+  --all      list every queued job`,
+  flags: ['limit', 'all'],
+  booleans: ['all'],
   async run({ remote, json, args }) {
     if (args._.length > 0) usageError(`unexpected argument "${args._[0]}"`);
-    const r = await request(remote, { type: 'info' });
+    if (args.all && args.limit !== undefined) usageError('give --limit N or --all, not both');
+    const limit = args.all ? 0 : args.limit === undefined ? undefined : intFlag('--limit', args.limit, 1, Number.MAX_SAFE_INTEGER);
+    const r = await request(remote, limit === undefined ? { type: 'info' } : { type: 'info', limit });
     if (r.type !== 'info_reply') throw new BuilderError('bad_reply', `unexpected reply "${r.type}" to info`);
     if (json) printJson(r.info);
     else console.log(renderInfo(r.info));

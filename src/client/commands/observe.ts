@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { intFlag, usageError } from '../../shared/cli.js';
 import { checkRunId } from '../../protocol/decode.js';
 import { describeOutcome } from '../../protocol/types.js';
@@ -29,14 +30,30 @@ export const observe: Command = {
 
 /** Prints an observed run's lines as they arrive until it ends; the outcome goes to stderr (or as the last JSON line). */
 export async function followRun(conn: Connection, json: boolean): Promise<void> {
+  // An observer is a viewer: on a shared host it yields the CPU to the builds and the server it watches.
+  try {
+    os.setPriority(os.constants.priority.PRIORITY_LOW);
+  } catch {
+    // Not allowed here: run at the normal priority.
+  }
+  // Lines are written in bursts: whatever arrived together goes out in one write (a
+  // write per line would cost more than receiving it).
+  let pending: string[] = [];
+  const flush = () => {
+    if (pending.length > 0) process.stdout.write(pending.join(''));
+    pending = [];
+  };
   try {
     for (;;) {
       const m = await reply(conn);
+      if (m.type === 'output') {
+        pending.push(json ? JSON.stringify({ n: m.n, t: m.t, line: m.line }) + '\n' : m.line + '\n');
+        if (pending.length >= 4096 || !conn.hasLine()) flush();
+        continue;
+      }
+      flush();
       if (m.type === 'observing') {
         if (!json) process.stderr.write(paint.dim(`-- ${m.run_id}: ${m.name} on ${m.platform}\n`));
-      } else if (m.type === 'output') {
-        if (json) process.stdout.write(JSON.stringify({ n: m.n, t: m.t, line: m.line }) + '\n');
-        else process.stdout.write(m.line + '\n');
       } else if (m.type === 'run_end') {
         if (json) process.stdout.write(JSON.stringify({ run_id: m.run_id, outcome: m.outcome }) + '\n');
         else process.stderr.write(paint.dim(`-- ${m.run_id}: ${m.outcome ? describeOutcome(m.outcome) : 'no outcome recorded'}\n`));
@@ -44,6 +61,7 @@ export async function followRun(conn: Connection, json: boolean): Promise<void> 
       }
     }
   } finally {
+    flush();
     conn.destroy();
   }
 }

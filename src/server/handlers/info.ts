@@ -9,8 +9,11 @@ function queuedAt(file: string): string {
   return m ? new Date(Math.floor(Number(m[1]) / 1000)).toISOString() : '';
 }
 
-/** `info`: the schedule, queues, running jobs, connected workers and dropped platforms. */
-export async function handleInfo(state: ServerState, conn: Connection): Promise<void> {
+/** Jobs listed per queue when the client gives no limit: a long queue is summarized by its count. */
+export const INFO_DEFAULT_LIMIT = 100;
+
+/** `info`: the schedule, queues (the first `limit` jobs of each, 0: all, and its count), running jobs, connected workers and dropped platforms. */
+export async function handleInfo(state: ServerState, conn: Connection, limit = INFO_DEFAULT_LIMIT): Promise<void> {
   const platforms = new Set([...state.queues.platforms(), ...state.paused]);
   const info: InfoReply = {
     schedule: [...state.schedule.values()]
@@ -23,11 +26,11 @@ export async function handleInfo(state: ServerState, conn: Connection): Promise<
         next: e.next,
         ...(e.template ? { template: `${e.template.name} ${e.template.opam_package}` } : {}),
       })),
-    queues: [...platforms].sort().map((platform) => ({
-      platform,
-      paused: state.paused.has(platform),
-      jobs: state.queues.list(platform).map((q) => ({ name: q.name, queued: queuedAt(q.file), retries: 0 })),
-    })),
+    queues: [...platforms].sort().map((platform) => {
+      const list = state.queues.list(platform);
+      const shown = limit > 0 && list.length > limit ? list.slice(0, limit) : list;
+      return { platform, paused: state.paused.has(platform), count: list.length, jobs: shown.map((q) => ({ name: q.name, queued: queuedAt(q.file), retries: 0 })) };
+    }),
     running: [...state.runs.values()].map((r) => ({
       run_id: r.record.run_id,
       name: r.record.job.name,

@@ -56,7 +56,11 @@ export async function addEntries(state: ServerState, entries: ScheduleEntry[]): 
     for (const e of entries) state.schedule.set(e.name, e);
   });
   for (const e of entries) log('info', `scheduled ${e.name} on ${e.platform === '*' ? 'every platform with its template' : e.platform} (${e.cron ? `cron ${e.cron} ${e.tz}` : e.period})`);
-  await tick(state);
+  await tick(
+    state,
+    new Date(),
+    entries.map((e) => e.name),
+  );
 }
 
 /** `schedule`: adds a job to the schedule; a job with a period (or a due cron time) is queued at once. */
