@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import type { ResultRecord } from '../spool/records.js';
 import { enqueueJob, nameOfQueueFile } from './dispatch.js';
+import { resultOf } from './runs.js';
 import type { ServerState } from './state.js';
 
 /**
@@ -78,18 +78,9 @@ async function recoverRun(state: ServerState, runId: string): Promise<void> {
     return;
   }
   const consoleText = await fs.readFile(spool.consolePath(runId), 'utf8').catch(() => '');
-  const interrupted: ResultRecord = {
-    version: 1,
-    run_id: runId,
-    job: run.job,
-    started: run.started,
-    finished: new Date().toISOString(),
-    outcome: { kind: 'failed', message: 'interrupted: the server stopped while this run was in progress (requeued)' },
-    artifacts: [],
-    console_lines: consoleText.split('\n').filter((l) => l !== '').length,
-    retries: run.retries,
-    worker: run.worker,
-  };
+  const lines = consoleText.split('\n').filter((l) => l !== '').length;
+  const interrupted = resultOf(run, { kind: 'failed', message: 'interrupted: the server stopped while this run was in progress (requeued)' }, [], lines);
+
   await spool.finishRun(interrupted);
   state.results.set(runId, run.job.name);
 }

@@ -18,6 +18,22 @@ import { afterRunStored } from './upload.js';
 // gone, heartbeats stopped, timeout). Messages for any other run id are from
 // a stale attempt and are rejected.
 
+/** The result record of an attempt that ends now. */
+export function resultOf(record: RunRecord, outcome: Outcome, artifacts: ArtifactInfo[], consoleLines: number): ResultRecord {
+  return {
+    version: 1,
+    run_id: record.run_id,
+    job: record.job,
+    started: record.started,
+    finished: new Date().toISOString(),
+    outcome,
+    artifacts,
+    console_lines: consoleLines,
+    retries: record.retries,
+    worker: record.worker,
+  };
+}
+
 /** Starts tracking a claimed run and sends the job to its worker. */
 export async function startRun(state: ServerState, record: RunRecord, worker: WorkerPeer): Promise<void> {
   const console = new ConsoleLog(state.spool.consolePath(record.run_id));
@@ -149,18 +165,7 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
       return;
     }
   }
-  const result: ResultRecord = {
-    version: 1,
-    run_id: id,
-    job: record.job,
-    started: record.started,
-    finished: new Date().toISOString(),
-    outcome,
-    artifacts: run.artifacts,
-    console_lines: run.console.lines,
-    retries: record.retries,
-    worker: record.worker,
-  };
+  const result = resultOf(record, outcome, run.artifacts, run.console.lines);
   try {
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
