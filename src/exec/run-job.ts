@@ -28,6 +28,7 @@ export interface RunOptions {
 }
 
 const KILL_GRACE_MS = 2000;
+const OUTPUT_GRACE_MS = 2000;
 
 function signalNumber(name: NodeJS.Signals): number {
   return os.constants.signals[name] ?? 0;
@@ -93,8 +94,11 @@ export async function runJob(job: Job, opts: RunOptions): Promise<JobResult> {
       if (pid !== undefined) killGroup(pid, 'SIGKILL');
     }
   };
+  let outputClosed = false;
   const readAll = (s: NodeJS.ReadableStream | null, name: string) =>
-    s ? forEachLine(s as never, onLine).catch((e) => onLine(`builder-worker: cannot read the job's ${name}: ${reason(e)}`)) : Promise.resolve();
+    s
+      ? forEachLine(s as never, onLine).catch((e) => (outputClosed ? undefined : onLine(`builder-worker: cannot read the job's ${name}: ${reason(e)}`)))
+      : Promise.resolve();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
     child.once('exit', (code, signal) => {
@@ -103,7 +107,18 @@ export async function runJob(job: Job, opts: RunOptions): Promise<JobResult> {
       resolve({ code, signal });
     });
   });
-  const [status] = await Promise.all([exited, readAll(child.stdout, 'stdout'), readAll(child.stderr, 'stderr')]);
+  const output = Promise.all([readAll(child.stdout, 'stdout'), readAll(child.stderr, 'stderr')]);
+  const status = await exited;
+  // A process that left the job's group (setsid, a daemon) may hold the output open forever:
+  // after the script exited, its output gets a short grace, then the pipes are closed.
+  const held = await Promise.race([output.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), OUTPUT_GRACE_MS).unref())]);
+  if (held) {
+    outputClosed = true;
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    await output;
+    await onLine(`builder-worker: the job's output was still held open ${OUTPUT_GRACE_MS / 1000} s after the script ended (a process outside its group, e.g. a daemon); stopped reading it`);
+  }
   opts.signal.removeEventListener('abort', kill);
   if (sendError) throw sendError;
   if (status.error) return { outcome: { kind: 'failed', message: `cannot start ${script}: ${reason(status.error)}` }, artifacts: [], dir };

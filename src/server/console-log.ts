@@ -43,8 +43,8 @@ export class ConsoleLog extends EventEmitter {
       try {
         await this.fd.write(batch);
       } catch (e) {
+        // Kept, not emitted: an 'error' event without a listener would crash the server. flush() reports it.
         this.failed = e as Error;
-        this.emit('error', e);
       }
       this.emit('grew');
     }

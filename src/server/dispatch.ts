@@ -14,7 +14,7 @@ import type { ServerState, WorkerPeer } from './state.js';
  */
 export function enqueueJob(state: ServerState, job: Job, opts: { front: boolean; retries?: number }): Promise<boolean> {
   return state.exclusive(async () => {
-    if (state.queues.has(job.platform, job.name)) return false;
+    if (state.queues.has(job.platform, job.name) || state.claiming.has(`${job.platform}/${job.name}`)) return false;
     const item: QueueItem = { version: 1, job, queued: new Date().toISOString(), retries: opts.retries ?? 0 };
     const head = state.queues.list(job.platform)[0]?.file;
     const file = await state.spool.enqueue(item, opts.front ? { front: true, head } : { front: false });
@@ -57,7 +57,15 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
       if (!worker || !head) return;
       state.queues.remove(platform, head.file);
       worker.waiting = false;
-      void claimFor(state, platform, head, worker);
+      // Until the claim is done the job is neither queued nor running: `claiming` keeps it from being queued twice.
+      const key = `${platform}/${head.name}`;
+      state.claiming.add(key);
+      void claimFor(state, platform, head, worker)
+        .catch((e) => {
+          log('error', `cannot start ${head.name} on ${platform}: ${reason(e)}; the next start requeues it`);
+          worker.conn.destroy();
+        })
+        .finally(() => state.claiming.delete(key));
     }
   });
 }

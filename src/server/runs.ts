@@ -116,8 +116,22 @@ export async function receiveArtifact(state: ServerState, run: RunState | null, 
     await conn.readRaw(a.size, discard());
     return;
   }
-  await conn.readRaw(a.size, target.stream);
-  await new Promise<void>((resolve, reject) => target.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  // A write error (disk full) may come after write() accepted the bytes: remember it, never let it crash the server.
+  let writeError: Error | null = null;
+  target.stream.on('error', (e: Error) => (writeError ??= e));
+  try {
+    await conn.readRaw(a.size, target.stream);
+    await new Promise<void>((resolve, reject) => target.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  } catch (e) {
+    target.stream.destroy();
+    if (conn.isClosed) throw e;
+    writeError ??= e as Error;
+  }
+  if (writeError) {
+    log('error', `cannot store artifact ${a.path}: ${reason(writeError)}`, run.record.run_id);
+    run.console.append({ t: 0, line: `builder-server: cannot store artifact ${a.path}: ${reason(writeError)}` });
+    return;
+  }
   run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777 });
 }
 
@@ -137,10 +151,24 @@ export async function finishRun(state: ServerState, run: RunState, outcome: Outc
 /** Records a run as lost (worker gone, no heartbeat, timeout) and requeues its job unless its retries are used up. */
 export async function loseRun(state: ServerState, run: RunState, why: string): Promise<void> {
   if (run.done) return;
+  if (state.stopping) return leaveForRestart(state, run);
   const { job, retries } = run.record;
   const retry = retries < state.config.retries && !state.dropped.has(job.platform) && !state.stopping;
   const message = retry ? why : `${why} (gave up after ${retries + 1} attempts; waits for its next due time)`;
   await endRun(state, run, { kind: 'failed', message }, retry);
+}
+
+/**
+ * A run cut off by the server's own shutdown is not the job's fault: it stays
+ * in running/ as it is, and the next start requeues it (load.ts recoverRun).
+ */
+async function leaveForRestart(state: ServerState, run: RunState): Promise<void> {
+  run.done = true;
+  if (run.deadline) clearTimeout(run.deadline);
+  await run.console.close().catch(() => undefined);
+  state.runs.delete(run.record.run_id);
+  log('info', `${run.record.job.name} left in running/ for the next start (the server is stopping)`, run.record.run_id);
+  run.console.emit('stored', null);
 }
 
 async function endRun(state: ServerState, run: RunState, outcome: Outcome, requeue: boolean): Promise<void> {
@@ -162,6 +190,7 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
     } catch (e) {
       log('error', `cannot requeue ${record.job.name}: ${reason(e)}; it is requeued at the next start`, id);
       state.runs.delete(id);
+      run.console.emit('stored', null);
       return;
     }
   }

@@ -68,6 +68,8 @@ export class ServerState {
   readonly paused = new Set<string>();
   /** run id -> job name of every stored result, to find a result by id. */
   readonly results = new Map<string, string>();
+  /** `platform/name` of jobs taken off a queue whose claim is in progress. */
+  readonly claiming = new Set<string>();
   /** Problems an operator must fix (missing templates, ...), by a key naming the job and platform. */
   readonly problems = new Map<string, string>();
   private lockTail: Promise<unknown> = Promise.resolve();
@@ -87,6 +89,7 @@ export class ServerState {
 
   /** Whether a run of this job is in progress on this platform. */
   isRunning(job: Pick<Job, 'name' | 'platform'>): boolean {
+    if (this.claiming.has(`${job.platform}/${job.name}`)) return true;
     for (const r of this.runs.values()) if (r.record.job.name === job.name && r.record.job.platform === job.platform) return true;
     return false;
   }

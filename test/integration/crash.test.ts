@@ -32,3 +32,20 @@ test('SIGKILL of the server keeps queued jobs in order, requeues the running one
   assert.match(interrupted!.result.outcome.message, /interrupted/);
   for (const f of readdirSync(join(dir, 'queue', 'gamma-1'))) JSON.parse(readFileSync(join(dir, 'queue', 'gamma-1', f), 'utf8'));
 });
+
+test('stopping the server with SIGTERM leaves a running job in the spool, and the next start requeues it', async () => {
+  const dir = tempDir();
+  let server = await startServer(dir);
+  await scheduleJob(server, 'upgrade', 'gamma-2', '#!/bin/sh\necho started\nsleep 30\n', ['--period', 'never']);
+  await clientJson(server.remote, ['execute', 'upgrade']);
+  const worker = startWorker(server.remote, 'gamma-2');
+  const running = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+  server.child.kill('SIGTERM');
+  await server.exited;
+  await worker.exited;
+  assert.ok(existsSync(join(dir, 'running', running.run_id)), 'the run is still in running/');
+  assert.equal(storedResults(dir, 'upgrade').length, 0, 'not recorded as failed');
+  server = await startServer(dir);
+  const info = await clientJson(server.remote, ['info']);
+  assert.deepEqual(info.queues[0].jobs.map((j: { name: string }) => j.name), ['upgrade'], 'requeued at the next start');
+});

@@ -75,3 +75,14 @@ test('in loop mode a worker that loses the server reconnects with back-off and t
   await waitFor('the job to run on the reconnected worker', () => storedResults(dir, 'after').length === 1);
   assert.equal(worker.child.exitCode, null, 'the loop worker keeps running');
 });
+
+test('a daemon that leaves the job group holding its output does not hang the worker', async () => {
+  const server = await startServer(tempDir());
+  await scheduleJob(server, 'daemon', 'zeta-7', '#!/bin/sh\nsetsid sleep 30 &\necho started a daemon\nexit 0\n', ['--period', 'daily']);
+  const worker = startWorker(server.remote, 'zeta-7');
+  await waitFor('the run to be stored', () => storedResults(server.dir, 'daemon').length === 1);
+  const { result, dir } = storedResults(server.dir, 'daemon')[0]!;
+  assert.deepEqual(result.outcome, { kind: 'exited', code: 0 });
+  assert.ok(storedConsole(dir).some((l) => /output was still held open 2 s after the script ended/.test(l)));
+  assert.equal((await worker.exited).code, 0);
+});
