@@ -81,6 +81,8 @@ async function recoverRun(state: ServerState, runId: string): Promise<void> {
   const lines = consoleText.split('\n').filter((l) => l !== '').length;
   const interrupted = resultOf(run, { kind: 'failed', message: 'interrupted: the server stopped while this run was in progress (requeued)' }, [], lines);
 
+  // Its outbox record, if the crash came between writing it and storing the result, would upload an attempt that was requeued.
+  await spool.forgetUpload(runId);
   await spool.finishRun(interrupted);
   state.results.set(runId, run.job.name);
 }

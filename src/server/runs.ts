@@ -11,7 +11,7 @@ import { pruneResults } from './retention.js';
 import { countFinishedRun } from './http/metrics.js';
 import { admitArtifact, admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
-import { afterRunStored } from './upload.js';
+import { afterRunStored, beforeRunStored } from './upload.js';
 
 // The running table: a run starts when a worker gets its job and ends
 // exactly once, either with the worker's job_finished or as lost (connection
@@ -195,14 +195,15 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
     }
   }
   const result = resultOf(record, outcome, run.artifacts, run.console.lines);
+  // An attempt that is retried is not a finished run: only final results are uploaded.
+  const upload = requeue ? null : await beforeRunStored(state, result);
   try {
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
     countFinishedRun(state, result);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
     if (state.config.keep > 0) await pruneResults(state, record.job.name);
-    // An attempt that is retried is not a finished run: only final results are uploaded.
-    if (!requeue) void afterRunStored(state, result, where);
+    if (!requeue) void afterRunStored(state, result, where, upload);
   } catch (e) {
     // Left in running/: the next start finishes or requeues it.
     log('error', `cannot store the result of ${record.job.name} in ${state.spool.path('running', id)}: ${reason(e)}`, id);

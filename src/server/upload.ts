@@ -1,4 +1,3 @@
-import { relative } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { Outbox, type OutboxRecord } from '../spool/outbox.js';
@@ -52,14 +51,31 @@ export async function startUploads(state: ServerState, config: UploadConfig): Pr
   return () => uploader.stop();
 }
 
-/** Called once a run is stored in results/: saves its DER blob and queues its upload, as configured. Never throws. */
-export async function afterRunStored(state: ServerState, result: ResultRecord, resultDir: string): Promise<void> {
+/**
+ * Called just before a final run is stored: with --upload, its outbox record
+ * is written first, so that a crash right after the result lands in results/
+ * cannot lose its upload (a crash before it lands is recovered as an
+ * interrupted attempt, whose record load.ts drops). Never throws.
+ */
+export async function beforeRunStored(state: ServerState, result: ResultRecord): Promise<OutboxRecord | null> {
+  const uploader = uploaders.get(state);
+  if (!uploader) return null;
+  try {
+    return await uploader.prepare(result);
+  } catch (e) {
+    log('error', `cannot queue the upload of ${result.job.name}: ${reason(e)}; it is stored locally only`, result.run_id);
+    return null;
+  }
+}
+
+/** Called once a run is stored in results/: saves its DER blob and starts its upload, as configured. Never throws. */
+export async function afterRunStored(state: ServerState, result: ResultRecord, resultDir: string, queued: OutboxRecord | null): Promise<void> {
   const uploader = uploaders.get(state);
   if (!uploader) return;
   try {
-    await uploader.stored(result, resultDir);
+    await uploader.stored(result, resultDir, queued);
   } catch (e) {
-    log('error', `cannot queue the upload of ${result.job.name} (stored in ${resultDir}): ${reason(e)}`, result.run_id);
+    log('error', `cannot save the DER blob of ${result.job.name} in ${resultDir}: ${reason(e)}`, result.run_id);
   }
 }
 
@@ -106,19 +122,15 @@ class Uploader {
     this.abort.abort();
   }
 
-  async stored(result: ResultRecord, resultDir: string): Promise<void> {
-    if (this.config.saveDer) {
-      const encoded = encodeExec(await readStoredRun(resultDir));
-      await this.outbox.saveBeside(resultDir, 'run.der', encoded.body());
-      log('debug', `wrote ${resultDir}/run.der (${encoded.length} bytes)`, result.run_id);
-    }
-    if (!this.config.target) return;
+  /** Writes the outbox record of a run about to be stored in results/<job>/<run-id>/ (with --upload). */
+  async prepare(result: ResultRecord): Promise<OutboxRecord | null> {
+    if (!this.config.target) return null;
     const now = new Date().toISOString();
     const rec: OutboxRecord = {
       version: 1,
       run_id: result.run_id,
       job: result.job.name,
-      result: relative(this.state.spool.dir, resultDir).split('\\').join('/'),
+      result: `results/${result.job.name}/${result.run_id}`,
       enqueued: now,
       attempts: 0,
       failures: 0,
@@ -126,8 +138,23 @@ class Uploader {
       last_error: null,
     };
     await this.outbox.put(rec);
-    this.pending.set(rec.run_id, rec);
-    this.kick();
+    return rec;
+  }
+
+  /** Starts the upload of a stored run (its record was written by prepare); saves run.der first with --save-format der. */
+  async stored(result: ResultRecord, resultDir: string, queued: OutboxRecord | null): Promise<void> {
+    try {
+      if (this.config.saveDer) {
+        const encoded = encodeExec(await readStoredRun(resultDir));
+        await this.outbox.saveBeside(resultDir, 'run.der', encoded.body());
+        log('debug', `wrote ${resultDir}/run.der (${encoded.length} bytes)`, result.run_id);
+      }
+    } finally {
+      if (queued) {
+        this.pending.set(queued.run_id, queued);
+        this.kick();
+      }
+    }
   }
 
   /** Uploads the earliest due record, one at a time; otherwise sleeps until the next one is due. */

@@ -241,6 +241,11 @@ export class Spool {
     return { path: rel, stream };
   }
 
+  /** Removes a run's upload outbox record, if any (an interrupted attempt is not uploaded). */
+  async forgetUpload(runId: string): Promise<void> {
+    await this.unlink(this.path('outbox', `${runId}.json`));
+  }
+
   /** Forgets the job.json of a run (it was requeued). */
   async dropRunJob(runId: string): Promise<void> {
     await this.unlink(this.path('running', runId, 'job.json'));
