@@ -30,7 +30,14 @@ import type { ServerState } from './state.js';
 export async function runClientSession(state: ServerState, conn: Connection): Promise<void> {
   try {
     await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: state.config.heartbeatMs });
-    const m = decodeClientMessage(await conn.readLine());
+    // An idle client must not hold a connection slot: the command comes within the hello timeout.
+    const idle = setTimeout(() => void conn.fail(`no command within ${state.config.limits.helloTimeoutMs / 1000} s`, 'timeout'), state.config.limits.helloTimeoutMs);
+    let m;
+    try {
+      m = decodeClientMessage(await conn.readLine());
+    } finally {
+      clearTimeout(idle);
+    }
     switch (m.type) {
       case 'schedule':
         await handleSchedule(state, conn, m);

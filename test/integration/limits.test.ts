@@ -45,4 +45,9 @@ test('connections per address and the time to say hello are limited', async () =
   const info = await clientJson(server.remote, ['info']);
   assert.deepEqual(info.workers, []);
   assert.match(server.err(), /more than 3 connections from this address; refused one \(--max-connections-per-address\)/);
+  // A client that says hello and then nothing is closed too.
+  const idle = new RawPeer(server.port);
+  idle.send({ type: 'hello', role: 'client', version: 1 });
+  await waitFor('the idle client to be closed', () => idle.closed, 5000);
+  assert.match(idle.lines().at(-1).message, /no command within 1 s/);
 });
