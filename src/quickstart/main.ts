@@ -88,7 +88,7 @@ void runMain(async (argv) => {
     console.log(`outcome: ${JSON.stringify(result.outcome)}`);
     console.log(`artifacts (${result.artifacts.map((a) => a.path).join(', ')}) stored in ${join(resultDir, 'artifacts')}`);
     if (exitAfterRun) return;
-    console.log('server and worker keep running; schedule more with dist/builder-client --remote ' + remote + '. Ctrl-C stops both.');
+    console.log(`server and worker keep running; try: node ${program('builder-client')} --remote ${remote} info  (Ctrl-C stops both)`);
     await Promise.all(children.map((c) => new Promise((r) => c.once('close', r))));
   } finally {
     stopAll();

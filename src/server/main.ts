@@ -103,7 +103,13 @@ void runMain(async (argv) => {
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);
   if (security.socketPath) log('info', `local clients: ${security.socketPath}${security.tls ? '; TCP speaks TLS' : ''}`);
   await new Promise<void>((resolve) => {
-    const stop = () => void server.stop().then(resolve);
+    // SIGINT from a terminal and SIGTERM from a supervisor may both arrive: stop once.
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      void server.stop().then(resolve);
+    };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
