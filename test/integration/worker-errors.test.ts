@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { alive, pidFrom, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
 
@@ -78,11 +79,15 @@ test('in loop mode a worker that loses the server reconnects with back-off and t
 
 test('a daemon that leaves the job group holding its output does not hang the worker', async () => {
   const server = await startServer(tempDir());
-  await scheduleJob(server, 'daemon', 'zeta-7', '#!/bin/sh\nsetsid sleep 30 &\necho started a daemon\nexit 0\n', ['--period', 'daily']);
+  // The script waits until the daemon has left its process group, else the worker's kill of the group could catch it first.
+  const pidFile = join(tempDir(), 'daemon.pid');
+  const script = `#!/bin/sh\nsetsid sh -c 'echo $$ > ${pidFile}; exec sleep 30' &\nwhile [ ! -s ${pidFile} ]; do sleep 0.05; done\necho started a daemon\nexit 0\n`;
+  await scheduleJob(server, 'daemon', 'zeta-7', script, ['--period', 'daily']);
   const worker = startWorker(server.remote, 'zeta-7');
   await waitFor('the run to be stored', () => storedResults(server.dir, 'daemon').length === 1);
   const { result, dir } = storedResults(server.dir, 'daemon')[0]!;
   assert.deepEqual(result.outcome, { kind: 'exited', code: 0 });
   assert.ok(storedConsole(dir).some((l) => /output was still held open 2 s after the script ended/.test(l)));
   assert.equal((await worker.exited).code, 0);
+  process.kill(await pidFrom(pidFile), 'SIGKILL');
 });
