@@ -32,14 +32,12 @@ export function atomicWriteDone(started: number): void {
  */
 export async function writeAtomic(tmpDir: string, path: string, data: string | Buffer): Promise<void> {
   const started = performance.now();
-  const tmp = join(tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = await fs.open(tmp, 'wx', 0o600);
-  try {
-    await fd.writeFile(data);
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
+  await placeSynced(await writeSynced(tmpDir, data), path);
+  atomicWriteDone(started);
+}
+
+/** Renames a synced temp file into place (removing it if the rename fails) and fsyncs the target directory. */
+export async function placeSynced(tmp: string, path: string): Promise<void> {
   try {
     await fs.rename(tmp, path);
   } catch (e) {
@@ -47,7 +45,6 @@ export async function writeAtomic(tmpDir: string, path: string, data: string | B
     throw e;
   }
   await syncDir(dirname(path));
-  writeObserver?.((performance.now() - started) / 1000);
 }
 
 /**
@@ -99,10 +96,9 @@ export async function writeAtomicStream(tmpDir: string, path: string, chunks: As
     } finally {
       await fd.close();
     }
-    await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
     throw e;
   }
-  await syncDir(dirname(path));
+  await placeSynced(tmp, path);
 }

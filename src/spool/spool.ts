@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { openArtifactFile } from './artifact-file.js';
-import { atomicWriteDone, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
+import { atomicWriteDone, placeSynced, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
 import { confineArtifactPath, mkdirConfined } from './paths.js';
 import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
@@ -196,13 +196,7 @@ export class Spool {
     const runText = recordText(record);
     const started = performance.now();
     const [, tmp] = await Promise.all([syncDir(this.path('queue', platform)), writeSynced(this.path('tmp'), runText)]);
-    try {
-      await fs.rename(tmp, join(runDir, 'run.json'));
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
-    await syncDir(runDir);
+    await placeSynced(tmp, join(runDir, 'run.json'));
     atomicWriteDone(started);
     return record;
   }
@@ -274,13 +268,7 @@ export class Spool {
       syncTree(join(runDir, 'artifacts')),
       writeSynced(this.path('tmp'), recordText(result)),
     ]);
-    try {
-      await fs.rename(tmp, join(runDir, 'result.json'));
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
-    await syncDir(runDir);
+    await placeSynced(tmp, join(runDir, 'result.json'));
     atomicWriteDone(started);
     return this.completeFinish(result);
   }
