@@ -5,10 +5,10 @@ import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { parseHttpFlag } from './http/address.js';
-import { DEFAULT_LIMITS, formatBytes } from './limits.js';
-import { loadSecurity } from './security.js';
+import { DEFAULT_LIMITS, formatBytes } from './core/limits.js';
+import { loadSecurity } from './config/security.js';
 import { startServer } from './server.js';
-import { uploadConfig, UPLOAD_FLAGS, UPLOAD_HELP } from './upload-flags.js';
+import { uploadConfig, UPLOAD_FLAGS, UPLOAD_HELP } from './uploads/upload-flags.js';
 
 const HELP = `usage: builder-server [options]
 

@@ -2,12 +2,12 @@ import type net from 'node:net';
 import { log } from '../shared/log.js';
 import { Spool } from '../spool/spool.js';
 import { startHttp } from './http/http-server.js';
-import { loadState } from './load.js';
-import { listen } from './listener.js';
-import { startScheduler, tick } from './scheduler.js';
-import { ServerState, type ServerConfig } from './state.js';
-import { NO_UPLOAD, startUploads } from './upload.js';
-import { watchSpool } from './watch.js';
+import { loadState } from './core/load.js';
+import { listen } from './sessions/listener.js';
+import { startScheduler, tick } from './core/scheduler.js';
+import { ServerState, type ServerConfig } from './core/state.js';
+import { NO_UPLOAD, startUploads } from './uploads/upload.js';
+import { watchSpool } from './core/watch.js';
 
 /** A started server: its bound address and a clean stop. */
 export interface RunningServer {

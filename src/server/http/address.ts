@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { usageError } from '../../shared/cli.js';
-import { isLoopback } from '../security.js';
+import { isLoopback } from '../config/security.js';
 
 /** Where the status page listens. */
 export interface HttpAddress {

@@ -1,7 +1,7 @@
 import type { Outcome } from '../../protocol/types.js';
 import { VERSION } from '../../shared/version.js';
 import type { ResultRecord } from '../../spool/records.js';
-import type { ServerState } from '../state.js';
+import type { ServerState } from '../core/state.js';
 
 // The server's Prometheus metrics. Gauges are read from ServerState when
 // /metrics is scraped; counters and histograms count since the server

@@ -1,5 +1,5 @@
 import type { ScheduleEntry } from '../../spool/records.js';
-import type { ServerState } from '../state.js';
+import type { ServerState } from '../core/state.js';
 import { badge, duration, esc, layout, outcomeBadge, pathUrl, timeCell } from './html.js';
 import { metricsOf } from './metrics.js';
 import { lastResultByJob, type ResultSummary } from './recent.js';

@@ -1,5 +1,5 @@
 import type { ArtifactInfo, Outcome } from '../../protocol/types.js';
-import type { ServerState } from '../state.js';
+import type { ServerState } from '../core/state.js';
 
 /** What the status page shows of one stored result. */
 export interface ResultSummary {

@@ -5,8 +5,8 @@ import { pipeline } from 'node:stream/promises';
 import { BuilderError } from '../../shared/errors.js';
 import { confineArtifactPath } from '../../spool/paths.js';
 import type { ResultRecord } from '../../spool/records.js';
-import { ConsoleReader, locateConsole } from '../follow-console.js';
-import type { RunState, ServerState } from '../state.js';
+import { ConsoleReader, locateConsole } from '../core/follow-console.js';
+import type { RunState, ServerState } from '../core/state.js';
 import { storedResults } from './recent.js';
 
 /** A run the status pages can show: in progress, or stored in results/. */

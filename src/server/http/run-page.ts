@@ -1,6 +1,6 @@
 import type { ArtifactInfo } from '../../protocol/types.js';
-import { ConsoleReader } from '../follow-console.js';
-import type { ServerState } from '../state.js';
+import { ConsoleReader } from '../core/follow-console.js';
+import type { ServerState } from '../core/state.js';
 import { badge, duration, esc, layout, outcomeBadge, pathUrl, timeCell } from './html.js';
 import { consolePathOf, type FoundRun } from './run-files.js';
 

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { describeOutcome } from '../../protocol/types.js';
-import { followConsole } from '../follow-console.js';
-import type { ServerState } from '../state.js';
+import { followConsole } from '../core/follow-console.js';
+import type { ServerState } from '../core/state.js';
 
 const KEEPALIVE_MS = 15_000;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeServerMessage } from '../../../src/protocol/decode.js';
-import { outputBlock } from '../../../src/server/output-lines.js';
+import { outputBlock } from '../../../src/server/core/output-lines.js';
 
 const RUN = '0b7c2a4e-1111-2222-3333-444455556666';
 

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { test } from 'node:test';
 import type { Hello } from '../../../src/protocol/messages.js';
-import { checkHello, sameSecret } from '../../../src/server/auth.js';
-import { admitArtifact, admitConsoleLine, DEFAULT_LIMITS, formatBytes, limitedOutcome, newUsage } from '../../../src/server/limits.js';
-import { isLoopback, type SecurityConfig } from '../../../src/server/security.js';
+import { checkHello, sameSecret } from '../../../src/server/sessions/auth.js';
+import { admitArtifact, admitConsoleLine, DEFAULT_LIMITS, formatBytes, limitedOutcome, newUsage } from '../../../src/server/core/limits.js';
+import { isLoopback, type SecurityConfig } from '../../../src/server/config/security.js';
 
 const W = 'worker-token-0123456789';
 const C = 'client-token-0123456789';

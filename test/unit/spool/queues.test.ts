@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nameFromQueueFile, Queues } from '../../../src/server/queues.js';
+import { nameFromQueueFile, Queues } from '../../../src/server/core/queues.js';
 
 test('queues keep file-name order whatever the insertion order, and adding twice is harmless', () => {
   const q = new Queues();

@@ -1,0 +1,175 @@
+import { promises as fs } from 'node:fs';
+import type { Outcome } from '../../protocol/types.js';
+import type { ConsoleLine } from '../../spool/records.js';
+import type { RunState, ServerState } from './state.js';
+
+const CHUNK = 64 * 1024;
+/** What a follower reads at once: fewer, bigger reads and writes for an observer that is behind. */
+const BLOCK = 256 * 1024;
+
+/**
+ * Where a run's console is: the live run (still growing) or a stored
+ * result's file; null for an unknown run id. `path()` is asked again when
+ * the file is opened, since a run that ends moves from running/ to results/.
+ */
+export function locateConsole(state: ServerState, runId: string): { path: () => string; live: RunState | null } | null {
+  const live = state.runs.get(runId) ?? null;
+  if (!live && !state.results.has(runId)) return null;
+  const path = () => {
+    const name = state.results.get(runId);
+    return name ? state.spool.path('results', name, runId, 'console.ndjson') : state.spool.consolePath(runId);
+  };
+  return { path, live };
+}
+
+/**
+ * Reads a console.ndjson file line by line, up to its current end, and can
+ * be called again to read what was appended since. It keeps its open handle,
+ * so a file renamed from running/ to results/ keeps being read.
+ */
+export class ConsoleReader {
+  private fd: fs.FileHandle | null = null;
+  private pos = 0;
+  private carry: Buffer = Buffer.alloc(0);
+  /** Lines read so far (the number of the next line). */
+  n = 0;
+
+  constructor(private readonly path: string | (() => string)) {}
+
+  /** Reads one chunk and hands every complete line to `each`; returns the bytes read (0: at the end for now). */
+  async readChunk(each: (n: number, c: ConsoleLine) => Promise<void> | void): Promise<number> {
+    return this.readLines(async (first, lines) => {
+      for (let i = 0; i < lines.length; i++) await each(first + i, JSON.parse(lines[i]!) as ConsoleLine);
+    });
+  }
+
+  /** Reads one chunk and hands its complete lines, as stored (JSON text of a ConsoleLine), to `each` with the number of the first. */
+  async readLines(each: (first: number, lines: string[]) => Promise<void> | void): Promise<number> {
+    return this.readBlock((first, block) => each(first, block.toString('utf8').split('\n').filter((l) => l !== '')));
+  }
+
+  /**
+   * Reads one chunk (CHUNK bytes, or `size`) and hands its complete lines as
+   * stored, still as bytes (each ending with a newline, empty lines left
+   * out of the count), to `each` in one call with the number of the first
+   * and how many there are; returns the bytes read (0: at the end for now).
+   */
+  async readBlock(each: (first: number, block: Buffer, count: number) => Promise<void> | void, size = CHUNK): Promise<number> {
+    if (!this.fd) this.fd = await fs.open(typeof this.path === 'string' ? this.path : this.path(), 'r').catch(() => null);
+    if (!this.fd) return 0;
+    const buf = Buffer.allocUnsafe(this.carry.length + size);
+    this.carry.copy(buf);
+    const { bytesRead } = await this.fd.read(buf, this.carry.length, size, this.pos);
+    this.pos += bytesRead;
+    const end = this.carry.length + bytesRead;
+    // Only the bytes read count: the rest of the buffer is uninitialized.
+    const last = end === 0 ? -1 : buf.subarray(0, end).lastIndexOf(10);
+    if (last < 0) {
+      if (bytesRead > 0) this.carry = Buffer.from(buf.subarray(0, end));
+      return bytesRead;
+    }
+    // why copy: the carry must not keep this whole chunk alive.
+    this.carry = Buffer.from(buf.subarray(last + 1, end));
+    const block = buf.subarray(0, last + 1);
+    let count = 0;
+    for (let i = block.indexOf(10), prev = -1; i >= 0; prev = i, i = block.indexOf(10, i + 1)) if (i > prev + 1) count++;
+    const first = this.n;
+    this.n += count;
+    if (count > 0) await each(first, block, count);
+    return bytesRead;
+  }
+
+  /** Reads everything there is now. */
+  async readAll(each: (n: number, c: ConsoleLine) => Promise<void> | void): Promise<void> {
+    while ((await this.readChunk(each)) > 0);
+  }
+
+  /** Closes the file. */
+  async close(): Promise<void> {
+    await this.fd?.close();
+    this.fd = null;
+  }
+}
+
+/**
+ * Streams a run's console to `sink` from line `from` on, then follows it
+ * live until the run ends (or `signal` aborts). It reads the console file,
+ * never a shared memory buffer, and awaits the sink: a slow observer only
+ * slows itself and never loses a line. Returns null for an unknown run id,
+ * else the outcome (null when aborted or not recorded).
+ */
+export function followConsole(
+  state: ServerState,
+  runId: string,
+  from: number,
+  sink: (n: number, c: ConsoleLine) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<{ outcome: Outcome | null } | null> {
+  return followConsoleBlocks(
+    state,
+    runId,
+    from,
+    async (first, block) => {
+      const lines = block.toString('utf8').split('\n').filter((l) => l !== '');
+      for (let i = 0; i < lines.length; i++) if (first + i >= from) await sink(first + i, JSON.parse(lines[i]!) as ConsoleLine);
+    },
+    signal,
+  );
+}
+
+/**
+ * followConsole by the block: `sink` gets a chunk's worth of whole stored
+ * lines at once, as bytes (see ConsoleReader.readBlock), so a fast reader
+ * pays one call, and one socket write, per chunk. Blocks wholly before line
+ * `from` are skipped; the first block given may start before it (the sink
+ * skips those lines).
+ */
+export async function followConsoleBlocks(
+  state: ServerState,
+  runId: string,
+  from: number,
+  sink: (first: number, block: Buffer, count: number) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<{ outcome: Outcome | null } | null> {
+  const where = locateConsole(state, runId);
+  if (!where) return null;
+  const { live } = where;
+  let ended = !live || live.done;
+  let outcome: Outcome | null = null;
+  let wake: (() => void) | null = null;
+  const poke = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const onStored = (o: Outcome) => {
+    outcome = o;
+    ended = true;
+    poke();
+  };
+  live?.console.on('grew', poke);
+  live?.console.on('stored', onStored);
+  signal?.addEventListener('abort', poke);
+  const reader = new ConsoleReader(where.path);
+  try {
+    for (;;) {
+      if (signal?.aborted) return { outcome: null };
+      const endedBeforeRead = ended;
+      const got = await reader.readBlock((first, block, count) => (first + count <= from ? undefined : sink(first, block, count)), BLOCK);
+      if (got > 0) continue;
+      if (endedBeforeRead) break;
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 1000).unref();
+      });
+    }
+    const stored = state.results.get(runId);
+    if (!outcome && stored) outcome = (await state.spool.readResult(stored, runId))?.outcome ?? null;
+    return { outcome };
+  } finally {
+    await reader.close();
+    live?.console.off('grew', poke);
+    live?.console.off('stored', onStored);
+    signal?.removeEventListener('abort', poke);
+  }
+}

@@ -1,0 +1,121 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { reason } from '../../shared/errors.js';
+import { log } from '../../shared/log.js';
+import { recordText } from '../../spool/atomic.js';
+import { dispatch } from './dispatch.js';
+import { recheckQueued, rescanQueue } from './load.js';
+import { tick } from './scheduler.js';
+import type { ServerState } from './state.js';
+
+// Hand edits of the spool take effect while the server runs: the queue and
+// schedule directories are watched (fs.watch, one per directory: cheap even
+// with 100,000 queued files). A change re-reads only the files fs.watch
+// named (a whole directory is listed again only when it names none, or too
+// many at once), so our own writes, which trigger events too, cost one small
+// read each instead of a listing of the whole directory.
+
+const DEBOUNCE_MS = 50;
+/** More changed names than this in one debounce period: list the directory instead. */
+const MAX_NAMED = 1000;
+
+/**
+ * Starts watching the spool; returns a function that stops it. Start it
+ * before loadState reads the directories (so no edit falls between the
+ * read and the watch); changes are handled once `loaded` resolves.
+ */
+export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.resolve()): () => void {
+  const watchers = new Map<string, FSWatcher>();
+  const pending = new Map<string, { names: Set<string>; all: boolean; timer: NodeJS.Timeout }>();
+  const later = (key: string, name: string | null, fn: (names: string[] | null) => Promise<void>) => {
+    let p = pending.get(key);
+    if (!p) {
+      const entry = {
+        names: new Set<string>(),
+        all: false,
+        timer: setTimeout(() => {
+          pending.delete(key);
+          const names = entry.all || entry.names.size > MAX_NAMED ? null : [...entry.names];
+          loaded.then(() => fn(names)).catch((e) => log('error', `spool watch: ${key}: ${reason(e)}`));
+        }, DEBOUNCE_MS),
+      };
+      pending.set(key, (p = entry));
+    }
+    if (name === null) p.all = true;
+    else p.names.add(name);
+  };
+  const watchDir = (key: string, dir: string, onChange: (names: string[] | null) => Promise<void>) => {
+    if (watchers.has(key)) return;
+    try {
+      const w = watch(dir, (_event, name) => later(key, name ? String(name) : null, onChange));
+      w.on('error', () => {
+        w.close();
+        watchers.delete(key);
+      });
+      watchers.set(key, w);
+    } catch (e) {
+      log('warn', `cannot watch ${dir}: ${reason(e)} (hand edits there need a restart)`);
+    }
+  };
+  const watchQueue = (platform: string) =>
+    watchDir(`queue/${platform}`, state.spool.path('queue', platform), async (names) => {
+      if (names) await recheckQueued(state, platform, names);
+      else await rescanQueue(state, platform);
+      await dispatch(state, platform);
+    });
+  // `rescan`: false at start, when loadState lists every queue right after.
+  const scanPlatforms = async (rescan: boolean) => {
+    for (const p of await state.spool.queuePlatforms()) {
+      if (!watchers.has(`queue/${p}`)) {
+        watchQueue(p);
+        if (!rescan) continue;
+        await rescanQueue(state, p);
+        await dispatch(state, p);
+      }
+    }
+  };
+  watchDir('queue', state.spool.path('queue'), () => scanPlatforms(true));
+  const first = scanPlatforms(false).catch((e) => log('error', `spool watch: queue: ${reason(e)}`));
+  // A queue directory created between that listing and loadState's is watched once loaded.
+  void first.then(() => loaded).then(() => scanPlatforms(true)).catch(() => undefined);
+  watchDir('schedule', state.spool.path('schedule'), async (names) => {
+    const changed = await state.exclusive(() => (names ? recheckSchedule(state, names) : rescanSchedule(state)));
+    if (changed) await tick(state);
+  });
+  return () => {
+    for (const w of watchers.values()) w.close();
+    for (const p of pending.values()) clearTimeout(p.timer);
+  };
+}
+
+/** Lists schedule/ again and makes the in-memory schedule match it. */
+async function rescanSchedule(state: ServerState): Promise<boolean> {
+  const entries = await state.spool.listSchedule();
+  const seen = new Set<string>();
+  for (const e of entries) {
+    seen.add(e.name);
+    state.schedule.set(e.name, e);
+  }
+  for (const name of [...state.schedule.keys()]) if (!seen.has(name)) state.schedule.delete(name);
+  return true;
+}
+
+/** Re-reads the named schedule files; true when the in-memory schedule changed (our own writes change nothing). */
+async function recheckSchedule(state: ServerState, files: string[]): Promise<boolean> {
+  let changed = false;
+  for (const f of files) {
+    if (!f.endsWith('.json') || f.startsWith('.')) continue;
+    const name = f.slice(0, -5);
+    const e = await state.spool.readSchedule(name);
+    const had = state.schedule.get(name);
+    if (!e) {
+      if (had) {
+        state.schedule.delete(name);
+        changed = true;
+      }
+    } else if (!had || recordText(had) !== recordText(e)) {
+      state.schedule.set(name, e);
+      changed = true;
+    }
+  }
+  return changed;
+}

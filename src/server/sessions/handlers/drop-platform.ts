@@ -1,0 +1,37 @@
+import type { Connection } from '../../../protocol/connection.js';
+import type { ClientMessage } from '../../../protocol/messages.js';
+import { BuilderError } from '../../../shared/errors.js';
+import { log } from '../../../shared/log.js';
+import { unqueueJob } from '../../core/dispatch.js';
+import { knownPlatforms, setPlatform } from '../../core/platforms.js';
+import type { ServerState } from '../../core/state.js';
+
+/**
+ * `drop_platform`: refuses new jobs for a platform, removes its queue and
+ * its schedule entries, and tells its waiting workers, which exit. Runs in
+ * progress finish. Template jobs stay scheduled for their other platforms.
+ */
+export async function handleDropPlatform(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'drop_platform' }>): Promise<void> {
+  const p = m.platform;
+  if (state.dropped.has(p)) throw new BuilderError('already_dropped', `platform ${p} is already dropped`);
+  if (!knownPlatforms(state).has(p)) throw new BuilderError('unknown_platform', `no platform named ${p} is known (see: builder-client info)`);
+  await setPlatform(state, p, { dropped: true });
+  let unqueued = 0;
+  for (const q of [...state.queues.list(p)]) if (await unqueueJob(state, p, q.name)) unqueued++;
+  const entries = [...state.schedule.values()].filter((e) => e.platform === p);
+  await state.exclusive(async () => {
+    for (const e of entries) {
+      await state.spool.removeSchedule(e.name);
+      state.schedule.delete(e.name);
+    }
+  });
+  let told = 0;
+  for (const w of state.workers.values()) {
+    if (w.facts.platform !== p || w.runId !== null) continue;
+    told++;
+    w.waiting = false;
+    void w.conn.fail(`platform ${p} was dropped on this server (undrop-platform ${p} to accept it again)`, 'platform_dropped');
+  }
+  log('warn', `dropped platform ${p}: ${unqueued} queued jobs and ${entries.length} schedule entries removed, ${told} waiting workers told`);
+  await conn.send({ type: 'success', message: `dropped ${p}: removed ${unqueued} queued jobs and ${entries.length} schedule entries; ${told} waiting workers told to exit` });
+}

@@ -1,0 +1,27 @@
+import type { Connection } from '../../../protocol/connection.js';
+import type { ClientMessage } from '../../../protocol/messages.js';
+import { BuilderError } from '../../../shared/errors.js';
+import { dispatch, enqueueJob, unqueueJob } from '../../core/dispatch.js';
+import { jobsOf } from '../../core/jobs.js';
+import type { ServerState } from '../../core/state.js';
+
+/** `execute`: runs a scheduled job now: moves it to the front of its queue(s) (adding it if absent) and wakes waiting workers. */
+export async function handleExecute(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'execute' }>): Promise<void> {
+  const entry = state.schedule.get(m.name);
+  if (!entry) throw new BuilderError('unknown_job', `no job named ${m.name} is scheduled (see: builder-client info)`);
+  if (m.platform && state.dropped.has(m.platform))
+    throw new BuilderError('platform_dropped', `platform ${m.platform} is dropped: undrop-platform ${m.platform} first`);
+  if (!entry.template && m.platform && m.platform !== entry.platform)
+    throw new BuilderError('unknown_platform', `job ${m.name} runs on ${entry.platform}, not on ${m.platform}`);
+  if (!entry.template && state.dropped.has(entry.platform))
+    throw new BuilderError('platform_dropped', `platform ${entry.platform} is dropped: undrop-platform ${entry.platform} first`);
+  const jobs = await jobsOf(state, entry, m.platform);
+  if (jobs.length === 0)
+    throw new BuilderError('no_template', `job ${m.name} has no platform to run on${m.platform ? ` (no template for ${m.platform})` : ''} (see problems in: builder-client info)`);
+  for (const job of jobs) {
+    await unqueueJob(state, job.platform, job.name);
+    await enqueueJob(state, job, { front: true });
+    void dispatch(state, job.platform);
+  }
+  await conn.send({ type: 'success', message: `${m.name} is first in the ${jobs.map((j) => j.platform).join(', ')} queue${jobs.length > 1 ? 's' : ''}` });
+}

@@ -1,0 +1,23 @@
+import type { Connection } from '../../../protocol/connection.js';
+import { decodeClientMessage } from '../../../protocol/decode.js';
+import type { ClientMessage } from '../../../protocol/messages.js';
+import { BuilderError, reason } from '../../../shared/errors.js';
+import type { ServerState } from '../../core/state.js';
+import { addEntries, entryOf } from './schedule.js';
+
+/** `schedule_batch` (`schedule --from`): reads `count` schedule lines and adds them all, or none. */
+export async function handleScheduleBatch(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'schedule_batch' }>): Promise<void> {
+  const entries = [];
+  for (let i = 1; i <= m.count; i++) {
+    let line;
+    try {
+      line = decodeClientMessage(await conn.readLine());
+      if (line.type !== 'schedule') throw new BuilderError('bad_message', `expected a schedule line, got "${line.type}"`);
+      entries.push(entryOf(state, line.job));
+    } catch (e) {
+      throw new BuilderError((e as BuilderError).code ?? 'bad_message', `job ${i} of ${m.count}: ${reason(e)}; nothing was scheduled`);
+    }
+  }
+  await addEntries(state, entries);
+  await conn.send({ type: 'success', message: `scheduled ${entries.length} jobs` });
+}

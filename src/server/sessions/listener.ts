@@ -1,0 +1,52 @@
+import type net from 'node:net';
+import { Connection } from '../../protocol/connection.js';
+import { decodeHello } from '../../protocol/decode.js';
+import { reason } from '../../shared/errors.js';
+import { log } from '../../shared/log.js';
+import { PROTOCOL_VERSION } from '../../shared/version.js';
+import { checkHello, refuseHello, type Via } from './auth.js';
+import { runClientSession } from './client-session.js';
+import type { ServerState } from '../core/state.js';
+import { openListeners, type Listening } from './transport.js';
+import { runWorkerSession } from './worker-session.js';
+
+/**
+ * Accepts connections and routes each by its hello: a bad first line, a
+ * protocol version mismatch, a refused credential or silence gets one
+ * failure line and a close; nothing a peer sends can crash the server.
+ */
+export function listen(state: ServerState): Promise<Listening> {
+  const { ip, port, security, limits } = state.config;
+  return openListeners({ ip, port, security, limits }, (socket: net.Socket, via: Via) => {
+    const peer = via === 'unix' ? 'local socket' : `${socket.remoteAddress}:${socket.remotePort}`;
+    const conn = new Connection(socket, peer, state.config.maxLine);
+    void greet(state, conn, via).catch((e) => log('error', `${peer}: ${reason(e)}`));
+  });
+}
+
+async function greet(state: ServerState, conn: Connection, via: Via): Promise<void> {
+  const helloMs = state.config.limits.helloTimeoutMs;
+  const timer = setTimeout(() => void conn.fail(`no hello within ${helloMs / 1000} s`, 'timeout'), helloMs);
+  let hello;
+  try {
+    hello = decodeHello(await conn.readLine());
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'connection_closed' && code !== 'connection_error') {
+      log('warn', `${conn.peer}: ${reason(e)}; disconnecting`);
+      await conn.fail(reason(e), code);
+    }
+    return;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (hello.version !== PROTOCOL_VERSION) {
+    log('warn', `${conn.peer}: protocol version ${hello.version}, this server speaks ${PROTOCOL_VERSION}; disconnecting`);
+    await conn.fail(`protocol version mismatch: you speak ${hello.version}, this server speaks ${PROTOCOL_VERSION} (upgrade the older side)`, 'version_mismatch');
+    return;
+  }
+  const refused = checkHello(state.config.security, hello, via, conn.socket);
+  if (refused) return refuseHello(conn, hello.role, refused);
+  if (hello.role === 'worker') await runWorkerSession(state, conn, hello.worker);
+  else await runClientSession(state, conn);
+}
