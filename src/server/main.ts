@@ -1,6 +1,6 @@
 import mri from 'mri';
 import { DEFAULT_MAX_LINE } from '../protocol/connection.js';
-import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
+import { checkFlags, flattenBooleans, intFlag, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
@@ -45,17 +45,24 @@ security and limits (see README "Security"):
   --max-connections-per-address N  open connections from one IP (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
   --hello-timeout SECONDS   time a new connection has for TLS and its hello (default ${DEFAULT_LIMITS.helloTimeoutMs / 1000})
 
+A flag given twice counts once, the last one (so flags appended in a service
+file's settings override the ones it passes, e.g. --ip).
+
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
   const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
-  const args = mri(argv, {
+  const booleans = ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean];
+  // why last-wins: service files pass defaults (--ip ...) and append the operator's flags, which must override them.
+  const values = known.filter((k) => !booleans.includes(k));
+  const args = mri(prepareArgv('builder-server', argv, { values, repeat: 'last' }), {
     string: ['ip', 'dir', 'config-dir', 'http', ...secure, ...UPLOAD_FLAGS.string],
-    boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
+    boolean: [...booleans],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
+  flattenBooleans(args, booleans);
   checkFlags('builder-server', args, known);
   if (args.help) return void console.log(HELP);
   if (args.version) return void console.log(`builder-server ${VERSION} (protocol ${PROTOCOL_VERSION})`);

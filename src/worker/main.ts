@@ -1,7 +1,7 @@
 import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
 import { checkName } from '../protocol/decode.js';
-import { checkFlags, runMain, usageError } from '../shared/cli.js';
+import { checkFlags, flattenBooleans, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../shared/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
@@ -25,7 +25,11 @@ exit codes: 0 ok, 123 failure (server unreachable, connection lost mid-job),
 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
+  const strings = ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS];
+  const booleans = ['once', 'loop', 'verbose', 'version', 'help'];
+  // A flag given twice: the last counts (service files append the operator's flags to theirs).
+  const args = mri(prepareArgv('builder-worker', argv, { values: strings, alias: { r: 'remote' }, repeat: 'last' }), { alias: { r: 'remote' }, string: [...strings], boolean: [...booleans] });
+  flattenBooleans(args, booleans);
   checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help', ...WORKER_TRANSPORT_FLAGS]);
   if (args.help) return void console.log(HELP);
   if (args.version) return void console.log(`builder-worker ${VERSION} (protocol ${PROTOCOL_VERSION})`);

@@ -9,7 +9,7 @@ import type { ClientContext, Command } from '../command.js';
 import { printSuccess } from '../output.js';
 import { open, reply, request } from '../request.js';
 import { readScheduleFile } from '../schedule-file.js';
-import type { Remote } from '../../protocol/dial.js';
+import type { ClientRemote } from '../request.js';
 
 /** Checks a name argument, turning a bad one into a usage error. */
 export function nameArg(what: string, v: string | undefined): string {
@@ -66,7 +66,7 @@ export const schedule: Command = {
   },
 };
 
-async function scheduleMany(remote: Remote, json: boolean, args: ClientContext['args']): Promise<void> {
+async function scheduleMany(remote: ClientRemote, json: boolean, args: ClientContext['args']): Promise<void> {
   if (args._.length > 0) usageError('schedule --from takes no NAME PLATFORM SCRIPT arguments');
   const defaults: Partial<ScheduleSpec> = {};
   if (args.platform !== undefined) defaults.platform = nameArg('platform', String(args.platform));
