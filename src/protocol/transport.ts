@@ -51,7 +51,8 @@ export async function connectSocket(host: string, port: number, t: TransportOpti
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (t.tls && /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO|ISSUER/i.test(code))
       throw new BuilderError('tls_untrusted', `cannot connect to ${where} over TLS: the server's certificate is not trusted: ${reason(e)} (is --tls-ca the CA that signed it, and is ${host} in it?)`, { cause: e });
-    const hint = t.socketPath ? 'is builder-server running with --socket?' : 'is builder-server running? see --remote / BUILDER_REMOTE';
+    const lookup = code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+    const hint = t.socketPath ? 'is builder-server running with --socket?' : lookup ? `check the host name ${host} in --remote / BUILDER_REMOTE` : 'is builder-server running? see --remote / BUILDER_REMOTE';
     throw new BuilderError('connect_failed', `cannot connect to ${where}${t.tls ? ' over TLS' : ''}: ${reason(e)} (${hint})`, { cause: e });
   }
 }
