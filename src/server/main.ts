@@ -1,7 +1,10 @@
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import mri from 'mri';
 import { DEFAULT_MAX_LINE } from '../protocol/connection.js';
 import { checkFlags, flattenBooleans, intFlag, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
+import { BuilderError, reason } from '../shared/errors.js';
 import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { parseHttpFlag } from './http/address.js';
@@ -50,6 +53,15 @@ file's settings override the ones it passes, e.g. --ip).
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
+/** A spool that cannot be opened (not root, read-only) is the operator's to fix: say which path and what to do. */
+function spoolError(e: unknown, dir: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (!['EACCES', 'EPERM', 'EROFS', 'ENOTDIR'].includes(err?.code ?? '')) return e;
+  const path = err.path ?? dir;
+  const who = typeof process.getuid === 'function' ? `user ${userInfo().username}` : 'this user';
+  return new BuilderError('spool_unusable', `cannot use the spool ${dir}: ${reason(e)} (${path}) for ${who}; run as the user who owns it (e.g. builder), or give --dir DIR`, { cause: e });
+}
+
 void runMain(async (argv) => {
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
@@ -85,8 +97,9 @@ void runMain(async (argv) => {
     return Math.round(n * 1000);
   };
   const D = DEFAULT_LIMITS;
+  const dir = resolve(String(args.dir ?? defaultSpoolDir()));
   const server = await startServer({
-    dir: args.dir ?? defaultSpoolDir(),
+    dir,
     configDir: args['config-dir'] ?? defaultConfigDir(),
     ip,
     port: intFlag('--port', args.port, 0, 65535),
@@ -105,7 +118,10 @@ void runMain(async (argv) => {
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
+  }).catch((e: unknown) => {
+    throw spoolError(e, dir);
   });
+  log('info', `spool ${dir}`);
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);
   if (security.socketPath) log('info', `local clients: ${security.socketPath}${security.tls ? '; TCP speaks TLS' : ''}`);

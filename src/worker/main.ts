@@ -6,6 +6,7 @@ import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../shared/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { runWorker } from './worker.js';
+import { checkWorkdir } from './workdir.js';
 
 const HELP = `usage: builder-worker PLATFORM [--remote HOST:PORT] [--once | --loop]
 
@@ -44,10 +45,9 @@ void runMain(async (argv) => {
   }
   if (args.once && args.loop) usageError('--once and --loop exclude each other');
   const stop = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.stderr.write(`builder-worker: ${sig}: stopping (the current job is killed; the server requeues it)\n`);
-    stop.abort();
-  };
+  if (args.workdir) await checkWorkdir(String(args.workdir));
+  // The worker says what stopping means (idle, or killing a job): see runWorker.
+  const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   await runWorker({
