@@ -2,6 +2,7 @@ import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError } from '../../../shared/errors.js';
 import { stopRun } from '../../core/runs.js';
+import { isActive } from '../../core/run-phase.js';
 import type { ServerState } from '../../core/state.js';
 import { resolveRunId } from './resolve-run-id.js';
 
@@ -9,7 +10,7 @@ import { resolveRunId } from './resolve-run-id.js';
 export async function handleCancel(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'cancel' }>): Promise<void> {
   const runId = resolveRunId(state, m.run_id);
   const run = state.runs.get(runId);
-  if (!run || run.done) {
+  if (!run || !isActive(run)) {
     const stored = state.results.has(runId);
     throw new BuilderError('unknown_run', stored ? `run ${runId} has already finished` : `no run with id ${runId} is running (see: builder-client info)`);
   }

@@ -2,7 +2,8 @@ import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError } from '../../../shared/errors.js';
 import { log } from '../../../shared/log.js';
-import { unqueueJob } from '../../core/dispatch.js';
+import { refuseDropped } from '../../core/dispatch.js';
+import { unqueueJob } from '../../core/queue.js';
 import { knownPlatforms, setPlatform } from '../../core/platforms.js';
 import type { ServerState } from '../../core/state.js';
 
@@ -31,8 +32,7 @@ export async function handleDropPlatform(state: ServerState, conn: Connection, m
   for (const w of state.workers.values()) {
     if (w.facts.platform !== p || w.runId !== null) continue;
     told++;
-    w.waiting = false;
-    void w.conn.fail(`platform ${p} was dropped on this server (undrop-platform ${p} to accept it again)`, 'platform_dropped');
+    refuseDropped(w);
   }
   const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
   log('warn', `dropped platform ${p}: ${n(unqueued, 'queued job')} and ${n(entries.length, 'schedule entry', 'schedule entries')} removed, ${n(told, 'waiting worker')} told`);

@@ -5,7 +5,7 @@ import { checkCron, firstRun } from '../../../schedule/next-run.js';
 import { BuilderError, reason } from '../../../shared/errors.js';
 import { log } from '../../../shared/log.js';
 import type { ScheduleEntry, TemplateRef } from '../../../spool/records.js';
-import { enqueueJob, unqueueJob } from '../../core/dispatch.js';
+import { enqueueJob, unqueueJob } from '../../core/queue.js';
 import { tick } from '../../core/scheduler.js';
 import { platformWarnings } from './platform-warning.js';
 import type { ServerState } from '../../core/state.js';
