@@ -33,18 +33,21 @@ function timeoutError(remote: ClientRemote): BuilderError {
  * Opens a client connection and sends one command; the caller reads the
  * replies. Until the first reply, silence from the server for `waitMs`
  * (a frozen server, a listener that never answers) ends the connection with
- * a timeout error naming the server and the wait.
+ * a timeout error naming the server and the wait. `workMs`: how much longer
+ * the server may be silent once the command was sent, for commands whose
+ * work grows with their size (schedule --from: fsyncs per job).
  */
-export async function open(remote: ClientRemote, msg: ClientMessage): Promise<Connection> {
+export async function open(remote: ClientRemote, msg: ClientMessage, opts: { workMs?: number } = {}): Promise<Connection> {
   const ac = new AbortController();
   let conn: Connection | null = null;
   let expired = false;
   // Silence, not total time: a large reply (info --all) that keeps arriving is not cut off.
   const tick = Math.max(10, Math.min(250, remote.waitMs / 4));
   let quietSince = Date.now();
+  let sent = false;
   const timer = setInterval(() => {
     const idle = conn ? conn.idleMs() : Date.now() - quietSince;
-    if (idle < remote.waitMs) return;
+    if (idle < remote.waitMs + (sent ? (opts.workMs ?? 0) : 0)) return;
     expired = true;
     ac.abort();
     conn?.destroy();
@@ -55,6 +58,7 @@ export async function open(remote: ClientRemote, msg: ClientMessage): Promise<Co
     conn = (await dial(remote, { role: 'client' }, { maxLine: CLIENT_MAX_LINE, signal: ac.signal })).conn;
     quietSince = Date.now();
     await conn.send(msg);
+    sent = true;
   } catch (e) {
     deadline.stop();
     conn?.destroy();

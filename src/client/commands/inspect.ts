@@ -50,14 +50,14 @@ async function load(path: string): Promise<ExecRun> {
     throw new BuilderError('not_found', `cannot inspect ${path}: ${reason(e)} (give a DER file or a results/<job>/<run-id>/ dir)`);
   }
   if (st.isDirectory()) return readStoredRun(path);
-  // A file of a stored result dir (result.json, console.ndjson, ...) is not a result on its own: say which dir is.
-  if (await exists(join(dirname(path), 'result.json')))
-    throw new BuilderError('not_a_result', `${path} is one file of a stored result: give its directory, builder-client inspect ${dirname(path)}`);
   // A DER blob is decoded whole: the original's files are read the same way by its tools.
   const bytes = await fs.readFile(path);
   try {
     return execRunOfDecoded(decodeExec(bytes));
   } catch (e) {
+    // Another file of a stored result dir (result.json, console.ndjson): say which dir to give.
+    if (await exists(join(dirname(path), 'result.json')))
+      throw new BuilderError('not_a_result', `${path} is one file of a stored result: give its directory, builder-client inspect ${dirname(path)}`);
     if (e instanceof BuilderError) throw new BuilderError(e.code, `${path} is not a builder result: ${e.message}`);
     throw e;
   }

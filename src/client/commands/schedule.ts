@@ -73,6 +73,9 @@ export const schedule: Command = {
   },
 };
 
+/** How much longer the client waits for a `schedule --from` reply, per job in the batch. */
+const BATCH_MS_PER_JOB = 1000;
+
 async function scheduleMany(remote: ClientRemote, json: boolean, args: ClientContext['args']): Promise<void> {
   if (args._.length > 0) usageError('schedule --from takes no NAME PLATFORM SCRIPT arguments');
   const defaults: Partial<ScheduleSpec> = {};
@@ -82,7 +85,8 @@ async function scheduleMany(remote: ClientRemote, json: boolean, args: ClientCon
     defaults.period = String(args.period) as Period;
   }
   const specs = await readScheduleFile(String(args.from), defaults);
-  const conn = await open(remote, { type: 'schedule_batch', count: specs.length, ...(args.replace ? { replace: true } : {}) });
+  // The server writes (and fsyncs) each job before it answers: a big batch may keep it quiet for long.
+  const conn = await open(remote, { type: 'schedule_batch', count: specs.length, ...(args.replace ? { replace: true } : {}) }, { workMs: specs.length * BATCH_MS_PER_JOB });
   try {
     for (const job of specs) await conn.send({ type: 'schedule', job });
     const r = await reply(conn);
