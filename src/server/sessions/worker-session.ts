@@ -5,6 +5,7 @@ import type { WorkerFacts } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../../shared/version.js';
+import { rememberDeparted } from '../core/departed-workers.js';
 import { workerWaits } from '../core/dispatch.js';
 import { finishRun, loseRun, ownRun, receiveArtifact, recordOutput } from '../core/runs.js';
 import type { ServerState, WorkerPeer } from '../core/state.js';
@@ -81,6 +82,7 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
     clearInterval(beat);
     conn.destroy();
     state.workers.delete(w.id);
+    rememberDeparted(state, w, lost);
     w.waiting = false;
     const run = w.runId ? state.runs.get(w.runId) : undefined;
     if (run && !run.done) await loseRun(state, run, `worker lost: ${lost}`);
