@@ -168,15 +168,15 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:6px 16px;margin:0;padd
 dt{color:var(--muted)}dd{margin:0}
 #run dl{grid-template-columns:max-content 1fr max-content 1fr}
 /* The console fits the window below the run's facts, so its newest lines show without scrolling the page. */
-pre.console{margin:0;background:var(--code);color:var(--codefg);padding:12px 16px;overflow:auto;max-height:max(220px,calc(100vh - 330px));
+pre.console{margin:0;background:var(--code);color:var(--codefg);padding:12px 16px;overflow:auto;max-height:max(220px,calc(100vh - 420px));
 font:12.5px/1.5 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all}
 pre.console .t{color:#7d8799;user-select:none}
 .note{padding:8px 16px;color:var(--muted);font-size:13px;border-top:1px solid var(--line)}
 ul.files{margin:0;padding:10px 16px 10px 34px}ul.files li{margin:2px 0}
 .sha{font-size:11.5px;color:var(--muted);word-break:break-all}
 .panel-list{margin:0;padding:8px 16px 10px 34px}.panel-list li{margin:3px 0}
-section.alert{border-color:var(--bad)}section.alert h2{color:var(--bad);background:var(--badbg)}
-section.caution h2{color:var(--warn);background:var(--warnbg)}
+section.alert{border-color:var(--bad)}section.alert>h2:first-child{color:var(--bad);background:var(--badbg)}
+section.caution>h2:first-child{color:var(--warn);background:var(--warnbg)}section>h2:not(:first-child){border-top:1px solid var(--line)}
 .filter{display:flex;gap:8px;flex-wrap:wrap;align-items:center;margin:0 0 14px;font-size:13px}
 .filter a,.filter b{padding:2px 10px;border-radius:999px;border:1px solid var(--line);background:var(--card)}
 .filter b{background:var(--accent);color:#fff;border-color:var(--accent);font-weight:600}

@@ -139,7 +139,7 @@ export function renderOverview(state: ServerState, results: ResultSummary[], upl
   const body = [
     stats,
     platformFilter('/', allPlatforms, platform),
-    problemsPanel(state),
+    problemsPanel(state, uploads),
     section('running', `Running (${runs.length})`, running),
     workersSection(state, now, platform),
     queuesSection(state, allPlatforms.filter(mine)),

@@ -14,8 +14,10 @@ export function unservedQueues(state: ServerState): string[] {
 }
 
 /** The problems panel: red when there is any, a calm line when there is none. */
-export function problemsPanel(state: ServerState): string {
+export function problemsPanel(state: ServerState, uploads: UploadPanel | undefined): string {
+  const dead = uploads?.dead_letter ?? 0;
   const items = [
+    ...(dead > 0 ? [`${dead} ${dead === 1 ? 'run' : 'runs'} refused by builder-web for good: see <a href="#uploads">Uploads</a>`] : []),
     ...[...state.problems.values()].sort().map((p) => esc(p)),
     ...unservedQueues(state).map((p) => `${esc(p)}: ${state.queues.list(p).length} queued and no worker connected for this platform (start builder-worker ${esc(p)}, or check its spelling)`),
   ];
