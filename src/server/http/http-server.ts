@@ -5,11 +5,13 @@ import type net from 'node:net';
 import { BuilderError, reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { observeAtomicWrites } from '../../spool/atomic.js';
+import type { ServerConfig } from '../config/server-config.js';
 import type { ServerState } from '../core/state.js';
 import { uploadInfo, uploadPanel } from '../uploads/upload.js';
 import { AUTH_FAIL_DELAY_MS, sameSecret } from '../sessions/auth.js';
 import { pageToken, type HttpAddress } from './address.js';
 import { esc, layout } from './html.js';
+import { followDepartures } from './departed-workers.js';
 import { guardConnections, hostAllowed, refuseHost } from './http-guard.js';
 import { metricsOf, renderMetrics } from './metrics.js';
 import { renderJobPage } from './job-page.js';
@@ -123,10 +125,11 @@ async function route(state: ServerState, listening: () => boolean, token: string
  * live console (SSE), artifacts, /metrics and /healthz. `listening` tells
  * /healthz whether the protocol listener still accepts connections.
  */
-export async function startHttp(state: ServerState, at: HttpAddress, listening: () => boolean): Promise<StatusServer> {
+export async function startHttp(state: ServerState<ServerConfig>, at: HttpAddress, listening: () => boolean): Promise<StatusServer> {
   const metrics = metricsOf(state);
   const token = pageToken(at, state.config.security.clientToken);
   observeAtomicWrites((s) => metrics.spoolWrite.observe(s));
+  const stopDepartures = followDepartures(state);
   const names = state.config.httpHosts ?? [];
   // The port really bound (--http 127.0.0.1:0 picks one), set once listening.
   let bound: HttpAddress = at;
@@ -158,6 +161,7 @@ export async function startHttp(state: ServerState, at: HttpAddress, listening: 
     address: { ip: addr.address, port: addr.port },
     async close() {
       observeAtomicWrites(null);
+      stopDepartures();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;

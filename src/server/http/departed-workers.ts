@@ -1,9 +1,10 @@
-import type { ServerState, WorkerPeer } from './state.js';
+import type { ServerState } from '../core/state.js';
+import type { WorkerPeer } from '../core/worker-peer.js';
 
 // Workers that disconnected, newest first, for the status page's "last
-// seen" rows: a bounded list in memory (a restart forgets it), one entry per
-// platform and host, so a --once worker reconnecting for every job does not
-// push the others out.
+// seen" rows: a bounded list in memory (a restart forgets it), fed by the
+// core's worker_lost event, one entry per platform and host, so a --once
+// worker reconnecting for every job does not push the others out.
 
 /** What is remembered of a worker that went away. */
 export interface DepartedWorker {
@@ -22,6 +23,11 @@ export const DEPARTED_KEPT = 50;
 
 const lists = new WeakMap<ServerState, DepartedWorker[]>();
 
+/** Subscribes to the core's worker_lost events; returns the unsubscribe. */
+export function followDepartures(state: ServerState): () => void {
+  return state.events.on('worker_lost', ({ worker, why }) => rememberDeparted(state, worker, why));
+}
+
 /** Records that a worker disconnected (and why); drops the oldest beyond DEPARTED_KEPT. */
 export function rememberDeparted(state: ServerState, w: WorkerPeer, why: string, now = new Date()): void {
   let list = lists.get(state);
@@ -29,7 +35,7 @@ export function rememberDeparted(state: ServerState, w: WorkerPeer, why: string,
   const i = list.findIndex((d) => d.platform === w.facts.platform && d.hostname === w.facts.hostname);
   if (i >= 0) list.splice(i, 1);
   const f = w.facts;
-  list.unshift({ id: w.id, platform: f.platform, hostname: f.hostname, peer: w.conn.peer, system: `${f.os} ${f.release} ${f.arch}`, since: w.since, lastSeen: now.toISOString(), why });
+  list.unshift({ id: w.id, platform: f.platform, hostname: f.hostname, peer: w.peer, system: `${f.os} ${f.release} ${f.arch}`, since: w.since, lastSeen: now.toISOString(), why });
   if (list.length > DEPARTED_KEPT) list.length = DEPARTED_KEPT;
 }
 
