@@ -7,7 +7,7 @@ import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
-import { parseHttpFlag } from './http/address.js';
+import { parseHttpFlag, parseHttpHosts } from './http/address.js';
 import { DEFAULT_LIMITS, formatBytes } from './core/limits.js';
 import { loadSecurity } from './config/security.js';
 import { startServer } from './server.js';
@@ -30,6 +30,8 @@ options:
 ${UPLOAD_HELP}
   --http [ADDR:]PORT    serve a read-only status page, /metrics and /healthz (off by default;
                         loopback unless ADDR is given)
+  --http-host NAME      a Host name the status page also answers (repeatable; it always answers its
+                        own address and localhost with the port, other Host headers get 421)
   --insecure            allow --http on an address other than loopback (the page has no credentials)
   --verbose             debug log lines and stack traces
   --version, --help
@@ -65,12 +67,12 @@ function spoolError(e: unknown, dir: string): unknown {
 void runMain(async (argv) => {
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const booleans = ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean];
   // why last-wins: service files pass defaults (--ip ...) and append the operator's flags, which must override them.
   const values = known.filter((k) => !booleans.includes(k));
-  const args = mri(prepareArgv('builder-server', argv, { values, repeat: 'last' }), {
-    string: ['ip', 'dir', 'config-dir', 'http', ...secure, ...UPLOAD_FLAGS.string],
+  const args = mri(prepareArgv('builder-server', argv, { values, lists: ['http-host'], repeat: 'last' }), {
+    string: ['ip', 'dir', 'config-dir', 'http', 'http-host', ...secure, ...UPLOAD_FLAGS.string],
     boolean: [...booleans],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
@@ -118,6 +120,7 @@ void runMain(async (argv) => {
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
+    httpHosts: parseHttpHosts(args['http-host']),
   }).catch((e: unknown) => {
     throw spoolError(e, dir);
   });

@@ -21,6 +21,8 @@ export type RepeatRule = 'error' | 'last';
 export interface FlagSpec {
   /** Flags that take a value (long names). */
   values: string[];
+  /** Value flags that may be given many times (each value kept, e.g. --http-host). */
+  lists?: string[];
   /** One-letter (or other) aliases: alias -> long name. */
   alias?: Record<string, string>;
   repeat?: RepeatRule;
@@ -59,7 +61,7 @@ export function prepareArgv(program: string, argv: string[], spec: FlagSpec): st
       if (next !== undefined && next !== '--' && (!next.startsWith('-') || /^-\d/.test(next) || /\s/.test(next))) value = argv[++i];
     }
     if (value === undefined || value === '') usageError(`${flag} needs a value (see ${program} --help)`);
-    const at = seen.get(name);
+    const at = spec.lists?.includes(name) ? undefined : seen.get(name);
     if (at !== undefined) {
       if ((spec.repeat ?? 'error') === 'error') usageError(`${flag} is given twice ("${out[at]!.slice(flag.length + 1)}", then "${value}"): give it once`);
       out.splice(at, 1);
