@@ -170,7 +170,8 @@ test('schedule --from adds many jobs over one connection, all or nothing', async
 
 test('a job whose previous run is still running is not queued again; --keep removes old results', async () => {
   const server = await startServer(tempDir(), ['--keep', '2']);
-  await scheduleJob(server, 'slow', 'sigma-1', '#!/bin/sh\nsleep 1\n', ['--period', 'daily']);
+  // Long enough for a few client calls on a loaded machine while it runs.
+  await scheduleJob(server, 'slow', 'sigma-1', '#!/bin/sh\nsleep 4\n', ['--period', 'daily']);
   startWorker(server.remote, 'sigma-1', ['--loop']);
   await waitFor('the run', async () => (await clientJson(server.remote, ['info'])).running.length === 1);
   await clientJson(server.remote, ['reschedule', 'slow', new Date(Date.now() - 1000).toISOString()]);
@@ -181,6 +182,6 @@ test('a job whose previous run is still running is not queued again; --keep remo
   await waitFor('runs to finish', async () => {
     const i2 = await clientJson(server.remote, ['info']);
     return i2.running.length === 0 && names(i2, 'sigma-1').length === 0 && storedResults(server.dir, 'slow').length >= 2;
-  });
+  }, 60000);
   await waitFor('only the newest 2 kept', () => storedResults(server.dir, 'slow').length === 2);
 });
