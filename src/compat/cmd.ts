@@ -32,7 +32,7 @@ export const CLIENT_VERSION = 13;
 export const WORKER_VERSION = 5;
 
 /** What `platform` the original's decoder puts in a script_job that has none. */
-export const NO_PLATFORM = 'no-platform';
+export { NO_PLATFORM } from '../upload/exec-run.js';
 
 /** The context tag number of each alternative of `cmd` (tags 0, 1, 7, 8 and 11 are older forms). */
 export const CMD_TAG = {
