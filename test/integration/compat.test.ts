@@ -173,6 +173,28 @@ test('garbage, an over-long frame, a wrong version and an over-long worker frame
   assert.equal(server.child.exitCode, null);
 });
 
+test('the original protocol cannot cancel: a cancel or a timeout closes the original worker\'s connection, and the run ends as the server decided', async () => {
+  const server = await startServer(tempDir(), ['--compat-port', '0', '--retries', '0']);
+  const port = await compatPort(server);
+  const script = writeScript(tempDir('builder-script-'), 'job.sh', SCRIPT);
+  assert.equal((await client(server.remote, ['schedule', 'cancel-me', 'p2', script, '--period', 'daily'])).code, 0);
+  const worker = await hello(port, 'worker');
+  await worker.send(ctx(16, utf8('p2')));
+  const runId = uuidOf(children((await worker.read())!.inner)[0]!);
+  assert.equal((await client(server.remote, ['cancel', runId])).code, 0);
+  assert.equal(await worker.read(), null, 'the connection is closed: the original worker kills its job at its next output line');
+  const [cancelled] = await waitFor('the cancelled run', () => storedResults(server.dir, 'cancel-me')[0] && storedResults(server.dir, 'cancel-me'));
+  assert.match(cancelled!.result.outcome.message, /^cancelled by an operator/);
+
+  assert.equal((await client(server.remote, ['schedule', 'slow', 'p2', script, '--period', 'daily', '--timeout', '1'])).code, 0);
+  const w2 = await hello(port, 'worker');
+  await w2.send(ctx(16, utf8('p2')));
+  assert.equal((await w2.read())?.tag, 2);
+  assert.equal(await w2.read(), null, 'closed at the timeout');
+  const [timedOut] = await waitFor('the timed-out run', () => storedResults(server.dir, 'slow')[0] && storedResults(server.dir, 'slow'));
+  assert.match(timedOut!.result.outcome.message, /^timed out after 1 s \(gave up after 1 attempts/);
+});
+
 test('--compat-port beyond loopback is refused without --insecure (exit 124, one line)', async () => {
   const p = spawnProgram('builder-server', ['--ip', '0.0.0.0', '--port', '0', '--compat-port', '0', '--dir', tempDir()]);
   const { code } = await p.exited;
