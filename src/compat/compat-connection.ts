@@ -3,7 +3,6 @@ import { Writable } from 'node:stream';
 import { Connection } from '../protocol/connection.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import { BuilderError, reason } from '../shared/errors.js';
-import { log } from '../shared/log.js';
 import { contextTag } from '../upload/der.js';
 import { CMD_TAG, type Cmd } from './cmd.js';
 import { decodeCmd } from './cmd-decode.js';
@@ -23,11 +22,8 @@ const JOB_FINISHED_TAG = contextTag(CMD_TAG.job_finished);
 /**
  * A peer speaking the original's framing (8-byte big-endian length, one DER
  * cmd), on top of our Connection's pull-based reading with backpressure.
- * The server core talks to every worker through `send()` with our own
- * messages; here they become the original's frames (a job becomes
- * job_schedule, success and failure stay what they are). The original has
- * no cancel: a cancel closes the connection, which makes the original
- * worker kill the job at its next output line.
+ * The client handlers answer through `send()` with our own messages; here
+ * success and failure become the original's frames.
  */
 export class CompatConnection extends Connection {
   constructor(
@@ -92,12 +88,6 @@ export class CompatConnection extends Connection {
         return this.sendCmd({ type: 'success' });
       case 'failure':
         return this.sendCmd({ type: 'failure', message: m.message });
-      case 'job':
-        return this.sendCmd({ type: 'job_schedule', uuid: m.run_id, job: { name: m.job.name, platform: m.job.platform, script: m.job.script } });
-      case 'cancel':
-        log('warn', `${this.peer}: ${m.reason}; the original protocol cannot cancel, so the connection is closed (its worker kills the job at its next output line)`, m.run_id);
-        this.destroy();
-        return Promise.resolve();
       case 'heartbeat':
         return Promise.resolve();
       default:

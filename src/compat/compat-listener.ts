@@ -3,6 +3,7 @@ import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { isLoopback } from '../server/config/security.js';
 import { AddressCounter } from '../server/core/limits.js';
+import type { ServerConfig } from '../server/config/server-config.js';
 import type { ServerState } from '../server/core/state.js';
 import { CLIENT_VERSION, WORKER_VERSION } from './cmd.js';
 import { runCompatClientSession } from './compat-client-session.js';
@@ -26,7 +27,7 @@ export function checkCompatAddress(ip: string, insecure: boolean): void {
 }
 
 /** The frame limits of the compat port, from the server's own limits. */
-export function compatFrameLimits(state: ServerState): FrameLimits {
+export function compatFrameLimits(state: ServerState<ServerConfig>): FrameLimits {
   return { maxFrame: state.config.maxLine, maxJobFinished: state.config.limits.maxArtifactBytes + JOB_FINISHED_OVERHEAD };
 }
 
@@ -36,7 +37,7 @@ export function compatFrameLimits(state: ServerState): FrameLimits {
  * version or silence gets one Failure frame and a close, with a log line;
  * nothing a peer sends can crash the server.
  */
-export async function listenCompat(state: ServerState, port: number): Promise<net.Server> {
+export async function listenCompat(state: ServerState<ServerConfig>, port: number): Promise<net.Server> {
   const { ip, limits } = state.config;
   const counter = new AddressCounter(limits.maxConnectionsPerAddress);
   const server = net.createServer((socket) => {
@@ -61,7 +62,7 @@ export async function listenCompat(state: ServerState, port: number): Promise<ne
   return server;
 }
 
-async function greet(state: ServerState, conn: CompatConnection): Promise<void> {
+async function greet(state: ServerState<ServerConfig>, conn: CompatConnection): Promise<void> {
   const helloMs = state.config.limits.helloTimeoutMs;
   const timer = setTimeout(() => void conn.fail(`no hello within ${helloMs / 1000} s`, 'timeout'), helloMs);
   try {

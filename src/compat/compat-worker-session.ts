@@ -3,15 +3,37 @@ import { checkName, decodeOutcome } from '../protocol/decode.js';
 import type { Outcome, WorkerFacts } from '../protocol/types.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { workerWaits } from '../server/core/dispatch.js';
-import { finishRun, loseRun, ownRun, receiveArtifact, recordOutput } from '../server/core/runs.js';
-import type { RunState, ServerState, WorkerPeer } from '../server/core/state.js';
+import { artifactSink } from '../server/core/artifact-sink.js';
+import { connectWorker, disconnectWorker, workerWaits } from '../server/core/dispatch.js';
+import type { Run } from '../server/core/run-phase.js';
+import { finishRun, ownRun, recordOutput } from '../server/core/runs.js';
+import type { ServerState, WorkerLink, WorkerPeer } from '../server/core/state.js';
 import { WORKER_VERSION } from './cmd.js';
 import type { CompatConnection } from './compat-connection.js';
 import { readJobFinished } from './job-finished-reader.js';
 
 /** Mode of artifacts from an original worker, which sends no mode. */
 const ARTIFACT_MODE = 0o644;
+
+/**
+ * The core's handle on an original worker: a job goes out as job_schedule;
+ * the protocol has no cancel, so a cancel closes the connection (the
+ * original worker kills the job when its next output line cannot be sent).
+ */
+function linkOf(conn: CompatConnection): WorkerLink {
+  return {
+    get isClosed() {
+      return conn.isClosed;
+    },
+    sendJob: (runId, job) => conn.sendCmd({ type: 'job_schedule', uuid: runId, job: { name: job.name, platform: job.platform, script: job.script } }),
+    sendCancel: (runId, why) => {
+      log('warn', `${conn.peer}: ${why}; the original protocol cannot cancel, so the connection is closed (its worker kills the job at its next output line)`, runId);
+      conn.destroy();
+    },
+    refuse: (message) => void conn.fail(message),
+    drop: () => conn.destroy(),
+  };
+}
 
 /**
  * One original worker, after its hello (a run like any other from here on):
@@ -35,13 +57,9 @@ export async function runCompatWorkerSession(state: ServerState, conn: CompatCon
   } finally {
     clearTimeout(timer);
   }
-  if (state.dropped.has(platform)) {
-    log('warn', `original worker ${conn.peer}: platform ${platform} is dropped; refused`);
-    await conn.fail(`platform ${platform} is dropped on this server (undrop-platform ${platform} to accept it again)`, 'platform_dropped');
-    return;
-  }
-  const w: WorkerPeer = { id: randomBytes(4).toString('hex'), conn, facts: factsOf(conn, platform), since: new Date().toISOString(), runId: null, waiting: false };
-  state.workers.set(w.id, w);
+  const w: WorkerPeer = { id: randomBytes(4).toString('hex'), link: linkOf(conn), peer: conn.peer, facts: factsOf(conn, platform), since: new Date().toISOString(), runId: null, waiting: false };
+  // A refused worker (dropped platform) has been sent its Failure; the connection closes behind it.
+  if (!connectWorker(state, w)) return;
   log('info', `worker ${w.id} connected from ${conn.peer}: ${platform}, an original worker (--compat-port)`);
   let lost = 'connection closed';
   try {
@@ -70,28 +88,35 @@ export async function runCompatWorkerSession(state: ServerState, conn: CompatCon
     }
   } finally {
     conn.destroy();
-    state.workers.delete(w.id);
-    w.waiting = false;
     const run = w.runId ? state.runs.get(w.runId) : undefined;
     // A run the server stopped (timeout, cancel) ends the way it asked for: closing was its only way to stop it.
-    if (run && !run.done && run.stop) await finishRun(state, run, { kind: 'failed', message: run.stop.why });
-    else if (run && !run.done) await loseRun(state, run, `worker lost: ${lost}`);
+    if (run?.phase.kind === 'stopping') await finishRun(state, run, { kind: 'failed', message: run.phase.why });
+    await disconnectWorker(state, w, lost);
     log('info', `worker ${w.id} disconnected (${lost})`);
   }
 }
 
 /** Streams job_finished: its artifacts into the run (bytes of a stale run are read and dropped), then stores the run. */
 async function receiveFinished(state: ServerState, w: WorkerPeer, conn: CompatConnection, length: number): Promise<void> {
-  let run: RunState | null = null;
+  let run: Run | null = null;
   let outcome: Outcome | null = null;
   await readJobFinished(conn, length, {
     start(uuid, result) {
       outcome = checkedOutcome(result);
       run = ownRun(state, w, uuid);
     },
-    file: (path, size) => receiveArtifact(state, run, conn, { path, size, mode: ARTIFACT_MODE }),
+    async file(path, size) {
+      const sink = await artifactSink(state, run, { path, size, mode: ARTIFACT_MODE });
+      try {
+        await conn.readRaw(size, sink.stream);
+      } catch (e) {
+        await sink.done(e);
+        throw e;
+      }
+      await sink.done();
+    },
   });
-  const done = run as RunState | null;
+  const done = run as Run | null;
   // Not awaited, as on the main port: endRun marks the run done at once and logs its own storage errors.
   if (done && outcome) void finishRun(state, done, outcome).catch((e) => log('error', `cannot store run: ${reason(e)}`, done.record.run_id));
 }
@@ -103,7 +128,7 @@ function checkedOutcome(o: Outcome): Outcome {
 }
 
 /** Nanoseconds since the run started: the original worker's lines carry no time, so they are stamped on arrival. */
-function sinceStart(run: RunState): number {
+function sinceStart(run: Run): number {
   return Math.max(0, Math.round((performance.timeOrigin + performance.now() - Date.parse(run.record.started)) * 1e6));
 }
 

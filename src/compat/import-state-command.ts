@@ -7,6 +7,7 @@ import { BuilderError, reason } from '../shared/errors.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { readSpoolContents } from '../spool/spool-contents.js';
 import { Spool } from '../spool/spool.js';
+import { queueFileName } from '../server/core/queue.js';
 import { planImport, type ImportPlan } from './import-state.js';
 import type { StateItem } from './cmd.js';
 import { decodeState } from './state-codec.js';
@@ -103,7 +104,13 @@ async function writePlan(dir: string, plan: ImportPlan): Promise<string[]> {
   };
   for (const e of plan.schedule) await step(`schedule/${e.name}.json`, () => spool.putSchedule(e));
   const files: string[] = [];
-  for (const q of plan.queued) files.push(await step(`the queued job ${q.job.name} in queue/${q.job.platform}/`, () => spool.enqueue(q, { front: false })));
+  // Behind whatever is queued already (--merge), in the state file's order: order keys are microseconds from now on.
+  const base = Date.now() * 1000;
+  for (const [i, q] of plan.queued.entries()) {
+    const file = queueFileName(base + i, q.job.name);
+    await step(`queue/${q.job.platform}/${file}`, () => spool.putQueued(file, q));
+    files.push(file);
+  }
   for (const p of plan.platforms) await step(`platforms/${p.platform}.json`, () => spool.putPlatform(p));
   return files;
 }
