@@ -32,7 +32,7 @@ function stateItem(r: DerReader): StateItem {
   switch (n) {
     case 0: {
       const j = d.scriptJob(inner, 'state_item [0] script_job');
-      item = { kind: 'ignored', what: `an old queued script job ${j.name} (the original ignores these too)` };
+      item = { kind: 'ignored', what: `an old queued script job ${j.name}` };
       break;
     }
     case 1: {
@@ -46,7 +46,7 @@ function stateItem(r: DerReader): StateItem {
     }
     case 2: {
       const j = d.job(inner, 'state_item [2] job');
-      item = { kind: 'ignored', what: `an old queued job ${j.kind === 'script' ? j.job.name : j.name} (the original ignores these too)` };
+      item = { kind: 'ignored', what: `an old queued job ${j.kind === 'script' ? j.job.name : j.name}` };
       break;
     }
     case 3:
