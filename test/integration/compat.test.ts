@@ -193,6 +193,16 @@ test('the original protocol cannot cancel: a cancel or a timeout closes the orig
   assert.equal(await w2.read(), null, 'closed at the timeout');
   const [timedOut] = await waitFor('the timed-out run', () => storedResults(server.dir, 'slow')[0] && storedResults(server.dir, 'slow'));
   assert.match(timedOut!.result.outcome.message, /^timed out after 1 s \(gave up after 1 attempts/);
+
+  // drop-platform tells a waiting original worker with a Failure; a new one of that platform is refused.
+  const waiting = await hello(port, 'worker');
+  await waiting.send(ctx(16, utf8('p2')));
+  await waitFor('the worker to wait', async () => (await clientJson(server.remote, ['info'])).workers.length === 1);
+  assert.equal((await client(server.remote, ['drop-platform', 'p2'])).code, 0);
+  assert.deepEqual((await waiting.readAll()).map(describe), ['failure platform p2 was dropped on this server (undrop-platform p2 to accept it again)']);
+  const late = await hello(port, 'worker');
+  await late.send(ctx(16, utf8('p2')));
+  assert.deepEqual((await late.readAll()).map(describe), ['failure platform p2 is dropped on this server (undrop-platform p2 to accept it again)']);
 });
 
 test('--compat-port beyond loopback is refused without --insecure (exit 124, one line)', async () => {
