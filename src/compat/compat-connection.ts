@@ -88,8 +88,6 @@ export class CompatConnection extends Connection {
         return this.sendCmd({ type: 'success' });
       case 'failure':
         return this.sendCmd({ type: 'failure', message: m.message });
-      case 'heartbeat':
-        return Promise.resolve();
       default:
         return Promise.reject(new BuilderError('internal', `compat: a ${m.type} message has no form in the original protocol`));
     }
