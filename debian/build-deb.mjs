@@ -1,9 +1,11 @@
 // Builds dist/builder_<version>_<arch>.deb with dpkg-deb from dist/builder
 // (run `node build.mjs` first). Plain Node, one function per output.
-//   node debian/build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH]
+//   node debian/build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH] [--version V]
 //   --from DIR   where the SEA binary `builder` is (default dist/)
 //   --out DIR    where the .deb goes (default dist/)
 //   --arch ARCH  Debian architecture of the binary (default this machine's)
+//   --version V  the package's version (default package.json's; the deployment
+//                test builds a newer one to upgrade to)
 //
 // Layout of the package:
 //   /usr/lib/builder/builder            the SEA binary (multi-call, see build-sea.mjs)
@@ -43,12 +45,13 @@ function fail(message) {
 }
 
 function parseOptions(args) {
-  const opts = { arch: '', from: join(top, 'dist'), out: join(top, 'dist') };
+  const opts = { arch: '', from: join(top, 'dist'), out: join(top, 'dist'), version: pkg.version };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--arch') opts.arch = args[++i] ?? fail('--arch needs a Debian architecture');
     else if (args[i] === '--from') opts.from = resolve(args[++i] ?? fail('--from needs a directory'));
     else if (args[i] === '--out') opts.out = resolve(args[++i] ?? fail('--out needs a directory'));
-    else fail(`unknown option ${args[i]} (usage: build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH])`);
+    else if (args[i] === '--version') opts.version = args[++i] ?? fail('--version needs a version');
+    else fail(`unknown option ${args[i]} (usage: build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH] [--version V])`);
   }
   opts.arch ||= execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
   return opts;
@@ -204,7 +207,7 @@ function buildDeb(stage, out, epoch) {
 const opts = parseOptions(process.argv.slice(2));
 const epoch = sourceDate();
 const values = {
-  VERSION: pkg.version,
+  VERSION: opts.version,
   ARCH: opts.arch,
   MAINTAINER: maintainer(),
   DATE: new Date(epoch * 1000).toUTCString().replace('GMT', '+0000'),
@@ -215,7 +218,7 @@ try {
   stageFiles(stage, values, opts.from);
   stageControl(stage, values);
   normalizeTree(stage, epoch);
-  const out = join(opts.out, `builder_${pkg.version}_${opts.arch}.deb`);
+  const out = join(opts.out, `builder_${opts.version}_${opts.arch}.deb`);
   buildDeb(stage, out, epoch);
   console.log(relative(process.cwd(), out) || out);
 } finally {

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_LINE } from '../protocol/connection.js';
 import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { log, setVerbose } from '../shared/log.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { VERSION, versionLine } from '../shared/version.js';
 import { parseHttpFlag } from './http/address.js';
 import { DEFAULT_LIMITS, formatBytes } from './core/limits.js';
 import { loadSecurity } from './config/security.js';
@@ -58,7 +58,7 @@ void runMain(async (argv) => {
   });
   checkFlags('builder-server', args, known);
   if (args.help) return void console.log(HELP);
-  if (args.version) return void console.log(`builder-server ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  if (args.version) return void console.log(versionLine('builder-server'));
   if (args._.length > 0) usageError(`unexpected argument "${args._[0]}" (see builder-server --help)`);
   setVerbose(args.verbose === true);
   const ip = String(args.ip);

@@ -4,7 +4,7 @@ import { checkName } from '../protocol/decode.js';
 import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../shared/transport-flags.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { versionLine } from '../shared/version.js';
 import { runWorker } from './worker.js';
 
 const HELP = `usage: builder-worker PLATFORM [--remote HOST:PORT] [--once | --loop]
@@ -28,7 +28,7 @@ void runMain(async (argv) => {
   const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
   checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help', ...WORKER_TRANSPORT_FLAGS]);
   if (args.help) return void console.log(HELP);
-  if (args.version) return void console.log(`builder-worker ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  if (args.version) return void console.log(versionLine('builder-worker'));
   setVerbose(args.verbose === true);
   const platform = args._[0];
   if (platform === undefined) usageError('missing PLATFORM, e.g. builder-worker debian-12 (see --help)');

@@ -153,7 +153,7 @@ test('installed into a throw-away root: the builder user, the spool, working bin
     assert.equal(readlinkSync(bin(name)), '../lib/builder/builder');
     const r = await run(bin(name), ['--version'], { env });
     assertOk(r, `installed ${name} --version`);
-    assert.match(r.stdout, new RegExp(`^${name} ${pkgVersion.replace(/\./g, '\\.')} \\(protocol \\d+\\)`));
+    assert.match(r.stdout, new RegExp(`^${name} ${pkgVersion.replace(/\./g, '\\.')} \\(protocol \\d+, Node v24\\.\\d+\\.\\d+\\)`));
   }
   await runRound({ server: bin('builder-server'), worker: bin('builder-worker'), client: bin('builder-client') }, join(dir, 'round'), env);
 

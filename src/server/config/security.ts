@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { BuilderError, reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { readableByOthers, readTokenFile } from '../../shared/secrets.js';
@@ -47,10 +48,17 @@ async function readPem(path: string, flag: string): Promise<Buffer> {
   }
 }
 
+/** USER:GROUP of this process, for advice on file ownership (the package's server runs as builder:builder). */
+function serverUser(): string {
+  const u = os.userInfo();
+  return u.username === 'root' ? 'root:root' : `${u.username}:${u.username}`;
+}
+
 async function token(path: string | undefined, flag: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   const t = await readTokenFile(path, flag);
-  if (await readableByOthers(path)) log('warn', `${path} (${flag}) can be read by other users: chmod 600 it`);
+  // why the owner in the advice: a root-owned 0600 file is unreadable to a server run as builder.
+  if (await readableByOthers(path)) log('warn', `${path} (${flag}) can be read by other users: make it owned by the user the server runs as, mode 0600 (chown ${serverUser()} ${path}; chmod 600 ${path})`);
   return t;
 }
 
