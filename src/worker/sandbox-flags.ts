@@ -22,8 +22,9 @@ export const SANDBOX_HELP = `  --sandbox none|docker|podman|jail  what runs each
                           PLATFORM: debian-12 -> debian:12)
   --engine-flags 'WORDS'  extra words for docker/podman run (e.g. --memory 8g --network none),
                           or extra jail(8) parameters (e.g. ip4.addr=lo1|127.0.2.10)
-  --job-user USER         none as root: the user jobs run as (default builder-job if it
-                          exists, else nobody); root: run jobs as root (a throw-away sandbox only)
+  --job-user USER         none as root: the user (or UID[:GID]) jobs run as (default builder-job
+                          if it exists, else nobody); root: run jobs as root (a throw-away
+                          sandbox only). Give each worker on a host its own user
   --jail-snapshot POOL/DATASET@SNAP  jail: the FreeBSD userland cloned per job`;
 
 const KINDS: SandboxKind[] = ['none', 'docker', 'podman', 'jail'];

@@ -21,12 +21,21 @@ function idOf(flag: '-u' | '-g', user: string): number | null {
 }
 
 /**
- * Resolves --job-user (a name or a number), or the default: `builder-job`
+ * Resolves --job-user (a name, or UID[:GID]), or the default: `builder-job`
  * when it exists, else `nobody`. Root (uid 0) only when named explicitly:
  * then null (no switch), for a worker that itself runs in a throw-away
  * sandbox and whose jobs need root (apt install).
  */
 export function resolveJobUser(given: string | undefined): JobUser | null {
+  // UID[:GID] needs no passwd entry (a container or host without one for jobs).
+  const numeric = given === undefined ? null : /^(\d+)(?::(\d+))?$/.exec(given);
+  if (numeric) {
+    const uid = Number(numeric[1]);
+    const gid = Number(numeric[2] ?? numeric[1]);
+    if (uid === 0) return null;
+    if (gid === 0 || uid > 0x7fffffff || gid > 0x7fffffff) throw new BuilderError('usage', `--job-user ${given}: give an unprivileged UID[:GID] (not 0, below 2^31)`);
+    return { name: String(uid), uid, gid };
+  }
   const name = given ?? (idOf('-u', DEDICATED_JOB_USER) !== null ? DEDICATED_JOB_USER : 'nobody');
   const uid = idOf('-u', name);
   const gid = idOf('-g', name);
