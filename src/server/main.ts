@@ -37,6 +37,7 @@ security and limits (see README "Security"):
   --tls-cert FILE --tls-key FILE  speak TLS on the TCP port with this certificate (PEM)
   --tls-client-ca FILE      workers must present a certificate signed by this CA (mTLS)
   --socket PATH             also listen on a Unix socket for local clients (mode 0600, no token)
+  --local-clients-only      clients only over --socket: TCP clients are refused, even on loopback
   --insecure                allow a non-loopback --ip without credentials
   --max-artifacts N         files one run may send back (default ${DEFAULT_LIMITS.maxArtifacts})
   --max-artifact-bytes N    total artifact bytes of one run (default ${DEFAULT_LIMITS.maxArtifactBytes}, ${formatBytes(DEFAULT_LIMITS.maxArtifactBytes)})
@@ -50,10 +51,10 @@ exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 void runMain(async (argv) => {
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'local-clients-only', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
     string: ['ip', 'dir', 'config-dir', 'http', ...secure, ...UPLOAD_FLAGS.string],
-    boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
+    boolean: ['verbose', 'version', 'help', 'insecure', 'local-clients-only', ...UPLOAD_FLAGS.boolean],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
   checkFlags('builder-server', args, known);
@@ -70,6 +71,7 @@ void runMain(async (argv) => {
     tlsKey: str('tls-key'),
     tlsClientCa: str('tls-client-ca'),
     socket: str('socket'),
+    localClientsOnly: args['local-clients-only'] === true,
     insecure: args.insecure === true,
   });
   const seconds = (flag: string, v: unknown, dflt: number): number => {

@@ -17,7 +17,7 @@ export interface SecurityConfig {
   socketPath?: string;
   /** The operator accepted an unauthenticated non-loopback listener. */
   insecure: boolean;
-  /** Clients over TCP are refused: non-loopback with --socket but no client token, so only the socket serves clients. */
+  /** Clients over TCP are refused, token or not: --local-clients-only, or non-loopback with --socket but no client token, so only the socket serves clients. */
   tcpClientsRefused: boolean;
 }
 
@@ -29,6 +29,8 @@ export interface SecurityFlags {
   tlsKey?: string;
   tlsClientCa?: string;
   socket?: string;
+  /** --local-clients-only: clients only over the socket, on any address. */
+  localClientsOnly?: boolean;
   insecure: boolean;
 }
 
@@ -83,6 +85,12 @@ export async function loadSecurity(ip: string, f: SecurityFlags): Promise<Securi
     if (f.tlsClientCa !== undefined) sec.tls.clientCa = await readPem(f.tlsClientCa, '--tls-client-ca');
   }
   if (f.socket !== undefined) sec.socketPath = f.socket;
+  if (f.localClientsOnly) {
+    if (f.socket === undefined) throw new BuilderError('usage', '--local-clients-only needs --socket PATH (where local clients connect)');
+    if (clientToken !== undefined) throw new BuilderError('usage', '--local-clients-only and --client-token-file exclude each other: TCP clients are refused either way, or accepted with the token');
+    // why: a loopback port is reachable by every local user, a job run on this host included.
+    sec.tcpClientsRefused = true;
+  }
   if (isLoopback(ip) || f.insecure) return sec;
   const workersOk = workerToken !== undefined || sec.tls?.clientCa !== undefined;
   const clientsOk = clientToken !== undefined || sec.socketPath !== undefined;
