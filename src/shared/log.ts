@@ -57,3 +57,8 @@ export function log(level: Level, message: string, runId?: string): void {
   if (level === 'debug' && !debugOn) return;
   process.stderr.write(`${formatLogLine(level, message, runId, toJournal, new Date())}\n`);
 }
+
+/** The priority prefix for a line written to stderr outside log() (a program's last error line): `<3>` under journald, else nothing. */
+export function journalPrefix(level: Level): string {
+  return toJournal ? `<${priority[level]}>` : '';
+}
