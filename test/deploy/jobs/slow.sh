@@ -3,4 +3,4 @@
 echo "slow: started in $(hostname)"
 sleep 20
 echo "slow: done"
-echo done > slow.txt
+echo finished > slow.txt
