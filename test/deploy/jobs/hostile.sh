@@ -34,7 +34,7 @@ done
 gateway=$(awk '$2 == "00000000" { g = $3; printf "%d.%d.%d.%d\n", "0x" substr(g, 7, 2), "0x" substr(g, 5, 2), "0x" substr(g, 3, 2), "0x" substr(g, 1, 2); exit }' /proc/net/route)
 client_hello='{"type":"hello","role":"client","version":1}'
 worker_hello='{"type":"hello","role":"worker","version":1,"worker":{"platform":"debian-12","hostname":"evil","os":"Linux","release":"6","arch":"x64","cpus":1,"memory":1,"version":"0.1.0"}}'
-for addr in 127.0.0.1 "$gateway" 172.17.0.1; do
+for addr in $(printf '%s\n' 127.0.0.1 "$gateway" 172.17.0.1 | awk 'NF && !seen[$0]++'); do
   for role in client worker; do
     if [ $role = client ]; then hello=$client_hello; else hello=$worker_hello; fi
     # why timeout: a dropped SYN would hang; 5 s is far above a loopback answer.
