@@ -439,12 +439,17 @@ try {
     return errors.split('\n')[0];
   });
 
-  await step('a configuration error stops the server with exit 124, no restart loop', async () => {
+  await step('a configuration error or an unreadable token stops the server with exit 124, no restart loop', async () => {
     inMachine('cp /etc/default/builder /root/default.saved && echo BUILDER_PORT=99999 >> /etc/default/builder && systemctl restart builder', { ok: [0, 1] });
     const errors = await assertStoppedWith124('builder.service');
-    inMachine('cp /root/default.saved /etc/default/builder && systemctl reset-failed builder && systemctl start builder');
+    inMachine('cp /root/default.saved /etc/default/builder && systemctl reset-failed builder');
+    // A token file the server cannot read (root's, 0600): the README's former recipe.
+    inMachine('chown root:root /etc/builder/worker.token && systemctl start builder', { ok: [0, 1] });
+    const unreadable = await assertStoppedWith124('builder.service');
+    assert(/cannot read the token file \/etc\/builder\/worker\.token .*permission denied.*chown/.test(unreadable), unreadable);
+    inMachine('chown builder:builder /etc/builder/worker.token && systemctl reset-failed builder && systemctl start builder');
     await workersUp('debian-12', 2);
-    return errors.split('\n')[0];
+    return `${errors.split('\n')[0]}; ${unreadable.split('\n').at(-1)}`;
   });
 
   await step('systemctl restart builder: workers reconnect, jobs run', async () => {

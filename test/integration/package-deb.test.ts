@@ -50,6 +50,7 @@ test('the package is under 40 MB and its control fields are right', async (t) =>
   assert.equal(f.Architecture, arch);
   assert.match(f.Depends ?? '', /\badduser\b/);
   assert.match(f.Depends ?? '', /\blibc6 \(>= [\d.]+\)/);
+  assert.match(f.Recommends ?? '', /^docker\.io$/, 'docker.io is recommended: the default workers need it');
   assert.ok(Number(f['Installed-Size']) > 80_000, `Installed-Size ${f['Installed-Size']} KiB`);
   const summary = await run('dpkg-deb', ['--info', deb]);
   assertOk(summary, 'dpkg-deb --info');
