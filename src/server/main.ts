@@ -3,7 +3,7 @@ import { DEFAULT_MAX_LINE } from '../protocol/connection.js';
 import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { log, setVerbose } from '../shared/log.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { VERSION, versionLine } from '../shared/version.js';
 import { parseHttpFlag, parseHttpHosts } from './http/address.js';
 import { DEFAULT_LIMITS, formatBytes } from './core/limits.js';
 import { loadSecurity } from './config/security.js';
@@ -45,6 +45,7 @@ security and limits (see README "Security"):
   --tls-cert FILE --tls-key FILE  speak TLS on the TCP port with this certificate (PEM)
   --tls-client-ca FILE      workers must present a certificate signed by this CA (mTLS)
   --socket PATH             also listen on a Unix socket for local clients (mode 0600, no token)
+  --local-clients-only      clients only over --socket: TCP clients are refused, even on loopback
   --insecure                allow a non-loopback --ip without credentials
   --max-artifacts N         files one run may send back (default ${DEFAULT_LIMITS.maxArtifacts})
   --max-artifact-bytes N    total artifact bytes of one run (default ${DEFAULT_LIMITS.maxArtifactBytes}, ${formatBytes(DEFAULT_LIMITS.maxArtifactBytes)})
@@ -59,15 +60,15 @@ void runMain(async (argv) => {
   if (argv[0] === 'import-state') return runImportState(argv.slice(1));
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
-  const known = ['ip', 'port', 'compat-port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'compat-port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'local-clients-only', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
     string: ['ip', 'dir', 'config-dir', 'http', 'http-host', ...secure, ...UPLOAD_FLAGS.string],
-    boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
+    boolean: ['verbose', 'version', 'help', 'insecure', 'local-clients-only', ...UPLOAD_FLAGS.boolean],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
   checkFlags('builder-server', args, known);
   if (args.help) return void console.log(HELP);
-  if (args.version) return void console.log(`builder-server ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  if (args.version) return void console.log(versionLine('builder-server'));
   if (args._.length > 0) usageError(`unexpected argument "${args._[0]}" (see builder-server --help)`);
   setVerbose(args.verbose === true);
   const ip = String(args.ip);
@@ -81,6 +82,7 @@ void runMain(async (argv) => {
     tlsKey: str('tls-key'),
     tlsClientCa: str('tls-client-ca'),
     socket: str('socket'),
+    localClientsOnly: args['local-clients-only'] === true,
     insecure: args.insecure === true,
   });
   const seconds = (flag: string, v: unknown, dflt: number): number => {
