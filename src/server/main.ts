@@ -78,6 +78,7 @@ void runMain(async (argv) => {
     return Math.round(n * 1000);
   };
   const D = DEFAULT_LIMITS;
+  // A start that fails has closed what it opened; should anything still hold the process, it exits anyway.
   const server = await startServer({
     dir: args.dir ?? defaultSpoolDir(),
     configDir: args['config-dir'] ?? defaultConfigDir(),
@@ -98,6 +99,9 @@ void runMain(async (argv) => {
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
+  }).catch((e: unknown) => {
+    setTimeout(() => process.exit(), 500).unref();
+    throw e;
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);

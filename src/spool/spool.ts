@@ -6,6 +6,7 @@ import { log } from '../shared/log.js';
 import { openArtifactFile } from './artifact-file.js';
 import { atomicWriteDone, placeSynced, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
+import { lockSpool, type SpoolLock } from './lock.js';
 import { confineArtifactPath, mkdirConfined } from './paths.js';
 import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
 
@@ -27,17 +28,37 @@ export class Spool {
 
   private constructor(readonly dir: string) {}
 
-  /** Opens (creating if needed) the spool at `dir` and sweeps tmp/ leftovers of torn writes. */
+  /** Opens (creating if needed) the spool at `dir` and sweeps tmp/ leftovers of torn writes (no lock: for tools and tests). */
   static async open(dir: string): Promise<Spool> {
     const spool = new Spool(dir);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const sub of SUBDIRS) await fs.mkdir(join(dir, sub), { recursive: true });
-    await syncDir(dir);
-    for (const name of await fs.readdir(spool.path('tmp'))) {
-      log('warn', `spool: swept torn write tmp/${name}`);
-      await fs.rm(spool.path('tmp', name), { recursive: true, force: true });
-    }
+    await spool.prepare();
     return spool;
+  }
+
+  /**
+   * Creates the spool directory if needed and takes its lock (one server per
+   * spool, see lock.ts) before anything in it is read or written; the caller
+   * then calls `prepare`. Throws BuilderError('spool_locked') naming the holder.
+   */
+  static async lock(dir: string): Promise<{ spool: Spool; lock: SpoolLock }> {
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new BuilderError('spool_open', `cannot create the spool ${dir}: ${reason(e)} (check --dir and its permissions)`, { cause: e });
+    }
+    const lock = await lockSpool(dir);
+    return { spool: new Spool(dir), lock };
+  }
+
+  /** Creates the spool's subdirectories and sweeps tmp/ leftovers of torn writes. */
+  async prepare(): Promise<void> {
+    for (const sub of SUBDIRS) await fs.mkdir(join(this.dir, sub), { recursive: true });
+    await syncDir(this.dir);
+    for (const name of await fs.readdir(this.path('tmp'))) {
+      log('warn', `spool: swept torn write tmp/${name}`);
+      await fs.rm(this.path('tmp', name), { recursive: true, force: true });
+    }
   }
 
   /** A path inside the spool. */
