@@ -256,6 +256,11 @@ export class Spool {
     return { path: rel, stream };
   }
 
+  /** Removes a partial artifact of a running run (its write failed); a confined path, never throws. */
+  async removeArtifact(runId: string, relPath: string): Promise<void> {
+    await fs.rm(join(this.path('running', runId, 'artifacts'), confineArtifactPath(relPath)), { force: true }).catch(() => undefined);
+  }
+
   /** Removes a run's upload outbox record, if any (an interrupted attempt is not uploaded). */
   async forgetUpload(runId: string): Promise<void> {
     await this.unlink(this.path('outbox', `${runId}.json`));

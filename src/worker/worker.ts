@@ -1,4 +1,4 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import type { Connection } from '../protocol/connection.js';
 import { decodeServerMessage } from '../protocol/decode.js';
 import { dial, type Remote } from '../protocol/dial.js';
@@ -8,6 +8,7 @@ import { runJob } from '../exec/run-job.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { workerFacts } from './facts.js';
+import { sendArtifact } from './send-artifact.js';
 
 /** Worker settings from the command line. */
 export interface WorkerOptions {
@@ -127,17 +128,13 @@ async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSi
   try {
     if (signal.aborted && conn.isClosed)
       throw new BuilderError('connection_lost', `${reason(signal.reason)}; killed ${job.name}, the server requeues it`);
+    let outcome = result.outcome;
     for (const a of result.artifacts) {
-      try {
-        await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(a.full, { highWaterMark: 1 << 20 }), a.size);
-      } catch (e) {
-        if (conn.isClosed) throw e;
-        // The frame was never started (the file vanished): say so and go on.
-        await conn.send({ type: 'output', run_id: runId, t: 0, line: `builder-worker: cannot read artifact ${a.path}: ${reason(e)}; not sent` });
-      }
+      const problem = await sendArtifact(conn, runId, a);
+      if (problem && outcome.kind !== 'failed') outcome = { kind: 'failed', message: `${describeOutcome(outcome)}, but ${problem}` };
     }
-    await conn.send({ type: 'job_finished', run_id: runId, outcome: result.outcome });
-    log('info', `${job.name}: ${describeOutcome(result.outcome)}, ${result.artifacts.length} artifact(s)`, runId);
+    await conn.send({ type: 'job_finished', run_id: runId, outcome });
+    log('info', `${job.name}: ${describeOutcome(outcome)}, ${result.artifacts.length} artifact(s)`, runId);
   } finally {
     if (result.dir) await fs.rm(result.dir, { recursive: true, force: true }).catch(() => undefined);
   }

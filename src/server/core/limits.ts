@@ -43,11 +43,13 @@ export interface RunUsage {
   artifactBytes: number;
   consoleBytes: number;
   exceeded: string | null;
+  /** Why something the result depends on could not be stored (`cannot store artifact PATH: REASON`), first one wins. */
+  storage: string | null;
 }
 
 /** A fresh usage record for a starting run. */
 export function newUsage(): RunUsage {
-  return { artifacts: 0, artifactBytes: 0, consoleBytes: 0, exceeded: null };
+  return { artifacts: 0, artifactBytes: 0, consoleBytes: 0, exceeded: null, storage: null };
 }
 
 /**
@@ -78,8 +80,9 @@ export function admitConsoleLine(limits: Limits, u: RunUsage, line: string): 'ke
   return 'last';
 }
 
-/** The outcome stored for a run: the worker's, unless the run went over a limit. */
+/** The outcome stored for a run: the worker's, unless something could not be stored or the run went over a limit. */
 export function limitedOutcome(u: RunUsage, reported: Outcome): Outcome {
+  if (u.storage) return { kind: 'failed', message: u.storage };
   if (!u.exceeded) return reported;
   return { kind: 'failed', message: `${describeOutcome(reported)}, but ${u.exceeded}; the rest was discarded` };
 }

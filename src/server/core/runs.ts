@@ -1,7 +1,5 @@
-import { Writable } from 'node:stream';
 import type { ArtifactInfo, Outcome } from '../../protocol/types.js';
 import { describeOutcome } from '../../protocol/types.js';
-import type { Connection } from '../../protocol/connection.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import type { ResultRecord, RunRecord } from '../../spool/records.js';
@@ -9,7 +7,7 @@ import { ConsoleLog } from './console-log.js';
 import { enqueueJob } from './dispatch.js';
 import { pruneResults } from './retention.js';
 import { countFinishedRun } from '../http/metrics.js';
-import { admitArtifact, admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
+import { admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
 import { afterRunStored, beforeRunStored } from '../uploads/upload.js';
 
@@ -90,55 +88,6 @@ export function recordOutput(state: ServerState, run: RunState, t: number, line:
   }
 }
 
-/** Streams one announced artifact from the worker's connection into the run's directory (or discards it for a stale run). */
-export async function receiveArtifact(state: ServerState, run: RunState | null, conn: Connection, a: ArtifactInfo): Promise<void> {
-  if (!run) {
-    await conn.readRaw(a.size, discard());
-    return;
-  }
-  const before = run.usage.exceeded;
-  const over = admitArtifact(state.config.limits, run.usage, a);
-  if (over) {
-    // Said once per run; the bytes are read and dropped so the worker's stream stays in step.
-    if (!before) {
-      log('warn', `artifact ${a.path} refused: ${over}; the run's later artifacts are discarded`, run.record.run_id);
-      run.console.append({ t: 0, line: `builder-server: artifact ${a.path} refused: ${over}; later artifacts are discarded` });
-    }
-    await conn.readRaw(a.size, discard());
-    return;
-  }
-  let target;
-  try {
-    target = await state.spool.openArtifact(run.record.run_id, a.path, a.mode);
-  } catch (e) {
-    log('warn', `artifact refused: ${reason(e)}`, run.record.run_id);
-    run.console.append({ t: 0, line: `builder-server: artifact refused: ${reason(e)}` });
-    await conn.readRaw(a.size, discard());
-    return;
-  }
-  // A write error (disk full) may come after write() accepted the bytes: remember it, never let it crash the server.
-  let writeError: Error | null = null;
-  target.stream.on('error', (e: Error) => (writeError ??= e));
-  try {
-    await conn.readRaw(a.size, target.stream);
-    await new Promise<void>((resolve, reject) => target.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  } catch (e) {
-    target.stream.destroy();
-    if (conn.isClosed) throw e;
-    writeError ??= e as Error;
-  }
-  if (writeError) {
-    log('error', `cannot store artifact ${a.path}: ${reason(writeError)}`, run.record.run_id);
-    run.console.append({ t: 0, line: `builder-server: cannot store artifact ${a.path}: ${reason(writeError)}` });
-    return;
-  }
-  run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777 });
-}
-
-function discard(): Writable {
-  return new Writable({ write: (_c, _e, cb) => cb() });
-}
-
 /** Records the worker's job_finished: the run is stored as a result. */
 export async function finishRun(state: ServerState, run: RunState, outcome: Outcome): Promise<void> {
   if (run.done) return;
@@ -182,6 +131,9 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
   } catch (e) {
     log('error', `console of ${record.job.name} could not be written: ${reason(e)}`, id);
   }
+  // Storage failure is never success: a console or artifact that could not be stored fails the run.
+  const storage = run.usage.storage ?? run.console.failure;
+  if (storage && !requeue) outcome = { kind: 'failed', message: storage };
   if (requeue) {
     try {
       await enqueueJob(state, record.job, { front: true, retries: record.retries + 1 });

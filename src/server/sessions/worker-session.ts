@@ -6,7 +6,8 @@ import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../../shared/version.js';
 import { workerWaits } from '../core/dispatch.js';
-import { finishRun, loseRun, ownRun, receiveArtifact, recordOutput } from '../core/runs.js';
+import { finishRun, loseRun, ownRun, recordOutput } from '../core/runs.js';
+import { receiveArtifact } from '../core/receive-artifact.js';
 import type { ServerState, WorkerPeer } from '../core/state.js';
 
 /**
@@ -48,6 +49,8 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
         case 'output': {
           const run = ownRun(state, w, m.run_id);
           if (run) recordOutput(state, run, m.t, m.line);
+          // Backpressure: while the console's disk writes lag, stop reading this worker (TCP then holds it back).
+          if (run) await run.console.room();
           break;
         }
         case 'artifact':
