@@ -57,8 +57,9 @@ async function failed(run: RunState, path: string, e: unknown, then: () => Promi
   const why = `cannot store artifact ${path}: ${reason(e)}`;
   run.usage.storage ??= why;
   log('error', why, run.record.run_id);
-  run.console.append({ t: 0, line: `builder-server: ${why}` });
+  // First free the space the partial file took, so that the console line below can be written.
   await then();
+  run.console.append({ t: 0, line: `builder-server: ${why}` });
 }
 
 function drop(conn: Connection, a: ArtifactInfo): Promise<void> {
