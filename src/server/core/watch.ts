@@ -43,8 +43,23 @@ export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.r
     if (name === null) p.all = true;
     else p.names.add(name);
   };
+  // A hand edit that did not parse while fresh (spool.ts readRecord) is read again once it has been quiet.
+  const handlers = new Map<string, (names: string[] | null) => Promise<void>>();
+  const rereads = new Set<NodeJS.Timeout>();
+  state.spool.onSettling = (rel, afterMs) => {
+    const at = rel.lastIndexOf('/');
+    const key = rel.slice(0, at);
+    const fn = handlers.get(key);
+    if (!fn) return;
+    const t = setTimeout(() => {
+      rereads.delete(t);
+      later(key, rel.slice(at + 1), fn);
+    }, afterMs + 20);
+    rereads.add(t);
+  };
   const watchDir = (key: string, dir: string, onChange: (names: string[] | null) => Promise<void>) => {
     if (watchers.has(key)) return;
+    handlers.set(key, onChange);
     try {
       const w = watch(dir, (_event, name) => later(key, name ? String(name) : null, onChange));
       w.on('error', () => {
@@ -82,8 +97,10 @@ export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.r
     if (changed) await tick(state);
   });
   return () => {
+    state.spool.onSettling = null;
     for (const w of watchers.values()) w.close();
     for (const p of pending.values()) clearTimeout(p.timer);
+    for (const t of rereads) clearTimeout(t);
   };
 }
 
@@ -95,7 +112,7 @@ async function rescanSchedule(state: ServerState): Promise<boolean> {
     seen.add(e.name);
     state.schedule.set(e.name, e);
   }
-  for (const name of [...state.schedule.keys()]) if (!seen.has(name)) state.schedule.delete(name);
+  for (const name of [...state.schedule.keys()]) if (!seen.has(name) && !state.spool.settling(`schedule/${name}.json`)) state.schedule.delete(name);
   return true;
 }
 
@@ -108,7 +125,8 @@ async function recheckSchedule(state: ServerState, files: string[]): Promise<boo
     const e = await state.spool.readSchedule(name);
     const had = state.schedule.get(name);
     if (!e) {
-      if (had) {
+      // Half-written by hand: keep what we had until it settles.
+      if (had && !state.spool.settling(`schedule/${f}`)) {
         state.schedule.delete(name);
         changed = true;
       }
