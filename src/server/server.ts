@@ -5,13 +5,17 @@ import { startHttp } from './http/http-server.js';
 import { loadState } from './core/load.js';
 import { listen } from './sessions/listener.js';
 import { startScheduler, tick } from './core/scheduler.js';
-import { ServerState, type ServerConfig } from './core/state.js';
+import { ServerState } from './core/state.js';
+import type { ServerConfig } from './config/server-config.js';
+import { freezeRuns } from './core/runs.js';
+import { keepNewestResults } from './core/retention.js';
+import { countStoredRuns } from './http/metrics.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
 
 /** A started server: its bound address and a clean stop. */
 export interface RunningServer {
-  state: ServerState;
+  state: ServerState<ServerConfig>;
   address: { ip: string; port: number };
   /** The status page's address when --http is on. */
   http: { ip: string; port: number } | null;
@@ -37,6 +41,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   serving.catch(() => undefined);
   try {
     const state = new ServerState(spool, config);
+    // Subscribers of the core's events (uploads subscribe in startUploads).
+    keepNewestResults(state);
+    countStoredRuns(state);
     const listener = await listen(state, serving);
     undo.push(() => listener.close());
     const addr = listener.tcp.address() as net.AddressInfo;
@@ -66,8 +73,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         listener.close();
         await status?.close();
         // Runs in progress stay in running/: the next start requeues them.
-        for (const w of state.workers.values()) w.conn.destroy();
-        for (const r of state.runs.values()) if (r.deadline) clearTimeout(r.deadline);
+        for (const w of state.workers.values()) w.link.drop();
+        freezeRuns(state);
         await lock.release();
         log('info', 'stopped');
       },

@@ -6,6 +6,7 @@ import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION } from '../../shared/version.js';
 import { checkHello, refuseHello, type Via } from './auth.js';
 import { runClientSession } from './client-session.js';
+import type { ServerConfig } from '../config/server-config.js';
 import type { ServerState } from '../core/state.js';
 import { openListeners, type Listening } from './transport.js';
 import { runWorkerSession } from './worker-session.js';
@@ -17,7 +18,7 @@ import { runWorkerSession } from './worker-session.js';
  * Connections accepted before `ready` resolves (the server listens before it
  * recovers the spool) wait for it unread; if it rejects, they are closed.
  */
-export function listen(state: ServerState, ready: Promise<void> = Promise.resolve()): Promise<Listening> {
+export function listen(state: ServerState<ServerConfig>, ready: Promise<void> = Promise.resolve()): Promise<Listening> {
   const { ip, port, security, limits } = state.config;
   return openListeners({ ip, port, security, limits }, (socket: net.Socket, via: Via) => {
     const peer = via === 'unix' ? 'local socket' : `${socket.remoteAddress}:${socket.remotePort}`;
@@ -32,7 +33,7 @@ export function listen(state: ServerState, ready: Promise<void> = Promise.resolv
   });
 }
 
-async function greet(state: ServerState, conn: Connection, via: Via): Promise<void> {
+async function greet(state: ServerState<ServerConfig>, conn: Connection, via: Via): Promise<void> {
   const helloMs = state.config.limits.helloTimeoutMs;
   const timer = setTimeout(() => void conn.fail(`no hello within ${helloMs / 1000} s`, 'timeout'), helloMs);
   let hello;
