@@ -317,6 +317,19 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
+  /**
+   * Gives up on a peer that stopped reading: one last message goes after
+   * whatever the socket already holds (a stalled write included, so it stays
+   * in order), the socket is ended, and destroyed after `graceMs` whatever
+   * the peer does, which frees what it held.
+   */
+  abandon(msg: object, graceMs = 5000): void {
+    if (this.socket.destroyed) return;
+    this.batch = null;
+    this.socket.end(JSON.stringify(msg) + '\n');
+    setTimeout(() => this.socket.destroy(), graceMs).unref();
+  }
+
   /** Closes at once, dropping pending data. */
   destroy(): void {
     this.socket.destroy();

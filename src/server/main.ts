@@ -44,12 +44,14 @@ security and limits (see README "Security"):
   --max-line N              longest protocol line in bytes (default ${DEFAULT_MAX_LINE})
   --max-connections-per-address N  open connections from one IP (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
   --hello-timeout SECONDS   time a new connection has for TLS and its hello (default ${DEFAULT_LIMITS.helloTimeoutMs / 1000})
+  --client-idle-timeout SECONDS  time a client may stay silent inside schedule --from, or an observer
+                            may leave its console unread, before it is closed (default ${DEFAULT_LIMITS.clientIdleMs / 1000})
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
-  const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
+  const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout', 'client-idle-timeout'];
   const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
     string: ['ip', 'dir', 'config-dir', 'http', ...secure, ...UPLOAD_FLAGS.string],
@@ -95,6 +97,7 @@ void runMain(async (argv) => {
       maxConsoleBytes: intFlag('--max-console-bytes', args['max-console-bytes'] ?? D.maxConsoleBytes, 1024, Number.MAX_SAFE_INTEGER),
       maxConnectionsPerAddress: intFlag('--max-connections-per-address', args['max-connections-per-address'] ?? D.maxConnectionsPerAddress, 1, 1_000_000),
       helloTimeoutMs: seconds('--hello-timeout', args['hello-timeout'], D.helloTimeoutMs / 1000),
+      clientIdleMs: seconds('--client-idle-timeout', args['client-idle-timeout'], D.clientIdleMs / 1000),
     },
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),

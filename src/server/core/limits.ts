@@ -14,6 +14,8 @@ export interface Limits {
   maxConnectionsPerAddress: number;
   /** Time a new connection has to finish TLS and send its hello. */
   helloTimeoutMs: number;
+  /** Time a client may stay silent inside a batch, or an observer may leave its console unread, before it is closed. */
+  clientIdleMs: number;
 }
 
 /** The defaults: generous for real builds, small enough that one run cannot fill a disk or memory unnoticed. */
@@ -23,6 +25,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxConsoleBytes: 64 * 1024 ** 2,
   maxConnectionsPerAddress: 64,
   helloTimeoutMs: 10_000,
+  clientIdleMs: 30_000,
 };
 
 /** A byte count as the operator would write it: `8 GiB`, `64 MiB`, else exact: `2000 bytes`. */

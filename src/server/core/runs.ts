@@ -2,6 +2,7 @@ import type { ArtifactInfo, Outcome } from '../../protocol/types.js';
 import { describeOutcome } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
+import { logLimited } from '../../shared/rate-limited-log.js';
 import type { ResultRecord, RunRecord } from '../../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
@@ -99,7 +100,8 @@ export function stopRun(state: ServerState, run: Run, why: string, requeue: bool
 export function ownRun(state: ServerState, w: WorkerPeer, runId: string): Run | null {
   const run = state.runs.get(runId);
   if (!run || (run.phase.kind !== 'running' && run.phase.kind !== 'stopping') || run.worker !== w) {
-    log('warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
+    // Rate-limited: a worker may send any number of these (200,000 output lines of a stale run).
+    logLimited(`stale/${w.id}`, 'warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
     return null;
   }
   return run;

@@ -4,6 +4,7 @@ import { log } from '../../shared/log.js';
 import { recordText } from '../../spool/atomic.js';
 import { dispatch } from './dispatch.js';
 import { queuePlatforms, recheckQueued, rescanQueue } from './queue.js';
+import { isReserved } from './schedule-reservations.js';
 import { tick } from './scheduler.js';
 import type { ServerState } from './state.js';
 
@@ -34,7 +35,8 @@ export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.r
         all: false,
         timer: setTimeout(() => {
           pending.delete(key);
-          const names = entry.all || entry.names.size > MAX_NAMED ? null : [...entry.names];
+          // schedule/ is re-read by name however many changed: a listing reads every entry (100,000 after a big batch).
+          const names = entry.all || (entry.names.size > MAX_NAMED && key !== 'schedule') ? null : [...entry.names];
           loaded.then(() => fn(names)).catch((e) => log('error', `spool watch: ${key}: ${reason(e)}`));
         }, DEBOUNCE_MS),
       };
@@ -110,7 +112,7 @@ async function rescanSchedule(state: ServerState): Promise<boolean> {
   const seen = new Set<string>();
   for (const e of entries) {
     seen.add(e.name);
-    state.schedule.set(e.name, e);
+    if (!isReserved(state, e.name)) state.schedule.set(e.name, e);
   }
   for (const name of [...state.schedule.keys()]) if (!seen.has(name) && !state.spool.settling(`schedule/${name}.json`)) state.schedule.delete(name);
   return true;
@@ -122,6 +124,8 @@ async function recheckSchedule(state: ServerState, files: string[]): Promise<boo
   for (const f of files) {
     if (!f.endsWith('.json') || f.startsWith('.')) continue;
     const name = f.slice(0, -5);
+    // A batch being committed puts its own entries in memory once they are all in place.
+    if (isReserved(state, name)) continue;
     const e = await state.spool.readSchedule(name);
     const had = state.schedule.get(name);
     if (!e) {
