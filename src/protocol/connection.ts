@@ -7,7 +7,7 @@ export const DEFAULT_MAX_LINE = 1 << 20;
 
 const EMPTY = Buffer.alloc(0);
 /** Bytes received ahead of the reader before the socket is paused (a longer line resumes it: see waitData). */
-const MAX_BUFFERED = 1 << 20;
+const MAX_BUFFERED = 256 * 1024;
 /** Bytes received ahead of an artifact's sink while it drains. */
 const RAW_AHEAD = 256 * 1024;
 /** A sendSoon batch this big makes its senders wait for the socket. */

@@ -4,7 +4,7 @@ import { reason } from '../../shared/errors.js';
 import type { ConsoleLine } from '../../spool/records.js';
 
 /** Unwritten console bytes of one run past which its worker is held back (see `room`). */
-export const CONSOLE_PENDING_MAX = 256 * 1024;
+export const CONSOLE_PENDING_MAX = 64 * 1024;
 /** On a failed write the file is cut back this far (to a line boundary), so a full disk keeps room for the run's result. */
 const ROOM_ON_FAILURE = 64 * 1024;
 
