@@ -1,4 +1,4 @@
-// W7 edges of issue 11: resources under load.
+// W8 edges of issue 11: resources under load.
 //  a) 16 workers each sending 100 MiB of console at once (100-byte lines):
 //     the server's peak RSS (VmHWM), against its RSS once started and idle.
 //     Console lines are held back at the worker's socket while the disk
@@ -83,19 +83,19 @@ export async function scheduleDuringBatch(quick) {
   return { idle: Math.max(...idle), during: Math.max(...during), n: during.length, batchMs, lines };
 }
 
-/** Runs W7 and returns its table rows. */
+/** Runs W8 and returns its table rows. */
 export async function run({ quick }) {
   const f = await consoleFlood(quick);
   const s = await scheduleDuringBatch(quick);
   return [
-    row('W7', `${f.workers} workers x ${f.mib} MiB console at once: server peak RSS`, f.peak, 'MB', {
+    row('W8', `${f.workers} workers x ${f.mib} MiB console at once: server peak RSS`, f.peak, 'MB', {
       baseline: f.idle,
       baselineLabel: 'the server started, idle (VmRSS)',
       goal: '< 150 MB',
       met: (v) => v < 150,
       note: `all stored in ${(f.ms / 1000).toFixed(0)} s`,
     }),
-    row('W7', `schedule during a ${s.lines / 1000}k-line schedule --from (slowest of ${s.n})`, s.during, 'ms', {
+    row('W8', `schedule during a ${s.lines / 1000}k-line schedule --from (slowest of ${s.n})`, s.during, 'ms', {
       baseline: s.idle,
       baselineLabel: 'slowest of 5 on an idle server',
       goal: '< 1000 ms',
