@@ -34,16 +34,18 @@ function untouched(dir: string): void {
 
 test('a second server on the same spool exits non-zero at once naming the spool and the holder; the first one carries on', async () => {
   const a = await startServer(tempDir());
-  await scheduleJob(a, 'slow', 'lk-1', '#!/bin/sh\nsleep 1\necho done\n');
+  const gate = join(tempDir(), 'gate');
+  await scheduleJob(a, 'slow', 'lk-1', `#!/bin/sh\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho done\n`);
   startWorker(a.remote, 'lk-1');
   await clientJson(a.remote, ['execute', 'slow']);
-  await waitFor('the run to start', async () => (await clientJson(a.remote, ['info'])).running.length === 1);
+  await waitFor('the run to start', async () => (await clientJson(a.remote, ['info'])).running.length === 1, 30000);
   const b = spawnProgram('builder-server', ['--port', '0', '--dir', a.dir]);
   const { code, err } = await failedStart(b);
   assert.equal(code, 123);
   const lines = err.trim().split('\n');
   assert.equal(lines.length, 1, err);
   assert.match(lines[0]!, new RegExp(`spool ${a.dir} is in use by another builder-server \\(pid ${a.child.pid}\\)`));
+  writeFileSync(gate, '');
   await waitFor('the first server to store its run', () => storedResults(a.dir, 'slow').length === 1);
   assert.deepEqual(storedResults(a.dir, 'slow')[0]!.result.outcome, { kind: 'exited', code: 0 });
   assert.doesNotMatch(a.err(), /interrupted|cannot/);
