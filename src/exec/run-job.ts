@@ -75,6 +75,8 @@ export async function runJob(job: Job, opts: RunOptions): Promise<JobResult> {
   } catch (e) {
     return failed(`cannot write the job script ${script}: ${reason(e)}`);
   }
+  // A cancel while the job was being set up: it never starts (the abort listener below would come too late).
+  if (opts.signal.aborted) return failed(`stopped before it started: ${reason(opts.signal.reason)}`);
   let proc: SandboxProcess;
   try {
     proc = sandbox.start(spec);

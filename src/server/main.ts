@@ -53,13 +53,15 @@ security and limits (see README "Security"):
   --max-line N              longest protocol line in bytes (default ${DEFAULT_MAX_LINE})
   --max-connections-per-address N  open connections from one IP (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
   --hello-timeout SECONDS   time a new connection has for TLS and its hello (default ${DEFAULT_LIMITS.helloTimeoutMs / 1000})
+  --client-idle-timeout SECONDS  time a client may stay silent inside schedule --from, or an observer
+                            may leave its console unread, before it is closed (default ${DEFAULT_LIMITS.clientIdleMs / 1000})
 
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
   if (argv[0] === 'import-state') return runImportState(argv.slice(1));
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
-  const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
+  const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout', 'client-idle-timeout'];
   const known = ['ip', 'port', 'compat-port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'local-clients-only', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
     string: ['ip', 'dir', 'config-dir', 'http', 'http-host', ...secure, ...UPLOAD_FLAGS.string],
@@ -87,17 +89,18 @@ void runMain(async (argv) => {
   });
   const seconds = (flag: string, v: unknown, dflt: number): number => {
     const n = v === undefined ? dflt : Number(v);
-    if (!(n > 0 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
+    if (!(n >= 0.1 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
     return Math.round(n * 1000);
   };
   const D = DEFAULT_LIMITS;
+  // A start that fails has closed what it opened; should anything still hold the process, it exits anyway.
   const server = await startServer({
     dir: args.dir ?? defaultSpoolDir(),
     configDir: args['config-dir'] ?? defaultConfigDir(),
     ip,
     port: intFlag('--port', args.port, 0, 65535),
     compatPort,
-    heartbeatMs: Math.round(Number(args.heartbeat) * 1000) || usageError(`--heartbeat must be a positive number of seconds`),
+    heartbeatMs: seconds('--heartbeat', args.heartbeat, 10),
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
     maxLine: intFlag('--max-line', args['max-line'] ?? DEFAULT_MAX_LINE, 1024, 64 * 1024 * 1024),
@@ -108,11 +111,15 @@ void runMain(async (argv) => {
       maxConsoleBytes: intFlag('--max-console-bytes', args['max-console-bytes'] ?? D.maxConsoleBytes, 1024, Number.MAX_SAFE_INTEGER),
       maxConnectionsPerAddress: intFlag('--max-connections-per-address', args['max-connections-per-address'] ?? D.maxConnectionsPerAddress, 1, 1_000_000),
       helloTimeoutMs: seconds('--hello-timeout', args['hello-timeout'], D.helloTimeoutMs / 1000),
+      clientIdleMs: seconds('--client-idle-timeout', args['client-idle-timeout'], D.clientIdleMs / 1000),
     },
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
     httpHosts: parseHttpHosts(args['http-host']),
+  }).catch((e: unknown) => {
+    setTimeout(() => process.exit(), 500).unref();
+    throw e;
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   if (server.compat) console.log(`builder-server original protocol (--compat-port) listening ${server.compat.ip}:${server.compat.port}`);

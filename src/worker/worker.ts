@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { Connection } from '../protocol/connection.js';
 import { decodeServerMessage } from '../protocol/decode.js';
 import { dial, type Remote } from '../protocol/dial.js';
@@ -9,6 +8,7 @@ import type { Sandbox } from '../exec/sandbox/sandbox.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { workerFacts } from './facts.js';
+import { sendArtifact } from './send-artifact.js';
 
 /** Worker settings from the command line. */
 export interface WorkerOptions {
@@ -75,8 +75,11 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
     try {
       for (;;) {
         const m = decodeServerMessage(await conn.readLine());
-        if (m.type === 'job') nextJob?.(m);
-        else if (m.type === 'cancel' && current?.runId === m.run_id) current.abort.abort(new Error(m.reason));
+        if (m.type === 'job') {
+          // Known as current at once: a cancel right behind the job (while it is being set up) must find it.
+          current = { runId: m.run_id, abort: new AbortController() };
+          nextJob?.(m);
+        } else if (m.type === 'cancel' && current?.runId === m.run_id) current.abort.abort(new Error(m.reason));
         else if (m.type === 'failure') throw new BuilderError(m.code ?? 'server_failure', `server: ${m.message}`);
       }
     } catch (e) {
@@ -100,7 +103,7 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
       });
       nextJob = null;
       if (got instanceof Error) throw got;
-      current = { runId: got.run_id, abort: new AbortController() };
+      if (current?.runId !== got.run_id) current = { runId: got.run_id, abort: new AbortController() };
       await runOne(conn, got.run_id, got.job, current.abort.signal, opts);
       current = null;
       ran = true;
@@ -132,17 +135,13 @@ async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSi
   try {
     if (signal.aborted && conn.isClosed)
       throw new BuilderError('connection_lost', `${reason(signal.reason)}; killed ${job.name}, the server requeues it`);
+    let outcome = result.outcome;
     for (const a of result.artifacts) {
-      try {
-        await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(a.full, { highWaterMark: 1 << 20 }), a.size);
-      } catch (e) {
-        if (conn.isClosed) throw e;
-        // The frame was never started (the file vanished): say so and go on.
-        await conn.send({ type: 'output', run_id: runId, t: 0, line: `builder-worker: cannot read artifact ${a.path}: ${reason(e)}; not sent` });
-      }
+      const problem = await sendArtifact(conn, runId, a);
+      if (problem && outcome.kind !== 'failed') outcome = { kind: 'failed', message: `${describeOutcome(outcome)}, but ${problem}` };
     }
-    await conn.send({ type: 'job_finished', run_id: runId, outcome: result.outcome });
-    log('info', `${job.name}: ${describeOutcome(result.outcome)}, ${result.artifacts.length} artifact(s)`, runId);
+    await conn.send({ type: 'job_finished', run_id: runId, outcome });
+    log('info', `${job.name}: ${describeOutcome(outcome)}, ${result.artifacts.length} artifact(s)`, runId);
   } finally {
     await result.release();
   }

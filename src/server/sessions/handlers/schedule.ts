@@ -5,6 +5,7 @@ import { checkCron, firstRun } from '../../../schedule/next-run.js';
 import { BuilderError, reason } from '../../../shared/errors.js';
 import { log } from '../../../shared/log.js';
 import type { ScheduleEntry, TemplateRef } from '../../../spool/records.js';
+import { isReserved } from '../../core/schedule-reservations.js';
 import { tick } from '../../core/scheduler.js';
 import type { ServerState } from '../../core/state.js';
 
@@ -41,7 +42,7 @@ export async function addEntries(state: ServerState, entries: ScheduleEntry[]): 
   }
   await state.exclusive(async () => {
     for (const e of entries)
-      if (state.schedule.has(e.name))
+      if (state.schedule.has(e.name) || isReserved(state, e.name))
         throw new BuilderError('duplicate', `job ${e.name} is already scheduled (unschedule ${e.name} first, or reschedule it)${entries.length > 1 ? '; nothing was scheduled' : ''}`);
     const written: ScheduleEntry[] = [];
     try {
