@@ -2,7 +2,8 @@ import { isDue, nextRun } from '../../schedule/next-run.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import type { ScheduleEntry } from '../../spool/records.js';
-import { dispatch, enqueueJob } from './dispatch.js';
+import { dispatch } from './dispatch.js';
+import { enqueueJob } from './queue.js';
 import { jobsOf } from './jobs.js';
 import type { ServerState } from './state.js';
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nameFromQueueFile, Queues } from '../../../src/server/core/queues.js';
+import { Queues } from '../../../src/server/core/queue-mirror.js';
+import { parseQueueFile } from '../../../src/server/core/queue.js';
 
 test('queues keep file-name order whatever the insertion order, and adding twice is harmless', () => {
   const q = new Queues();
@@ -21,6 +22,6 @@ test('reconcile drops vanished files and reports new ones (hand edits)', () => {
   const { added, removed } = q.reconcile('p', ['0000000000000002-b.json', 'zz-hand.json']);
   assert.deepEqual(added, ['zz-hand.json']);
   assert.equal(removed, 1);
-  assert.equal(nameFromQueueFile('0000000000000002-b.json'), 'b');
-  assert.equal(nameFromQueueFile('zz-hand.json'), null);
+  assert.deepEqual(parseQueueFile('0000000000000002-b.json'), { key: 2, name: 'b' });
+  assert.equal(parseQueueFile('zz-hand.json'), null);
 });

@@ -1,16 +1,14 @@
 // The in-memory mirror of queue/<platform>/: file names in queue order and
-// the job name each holds. The spool stays the truth; `reconcile` makes the
-// mirror agree with a fresh directory listing after a hand edit.
+// the job name each holds, plus the jobs taken off a queue whose claim is in
+// progress. The spool stays the truth; `reconcile` makes the mirror agree
+// with a fresh directory listing after a hand edit. Only queue.ts changes it.
 
-/** One queued job as the server tracks it. */
+/** One queued job as the server tracks it; `queued` and `retries` once known (written by us, or read for info). */
 export interface Queued {
   file: string;
   name: string;
-}
-
-/** The job name encoded in a queue file name written by us (`<order>-<name>.json`), or null. */
-export function nameFromQueueFile(file: string): string | null {
-  return /^\d{16}-(.+)\.json$/.exec(file)?.[1] ?? null;
+  queued?: string;
+  retries?: number;
 }
 
 function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
@@ -27,6 +25,19 @@ function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
 /** Per-platform FIFO queues in file-name order. */
 export class Queues {
   private byPlatform = new Map<string, Queued[]>();
+  /** `platform/name` of jobs taken off a queue whose claim is in progress. */
+  private readonly claiming = new Set<string>();
+
+  /** Whether a job of this name is being claimed on the platform (neither queued nor running yet). */
+  isClaiming(platform: string, name: string): boolean {
+    return this.claiming.has(`${platform}/${name}`);
+  }
+
+  /** Marks (or unmarks) a job as being claimed. */
+  setClaiming(platform: string, name: string, on: boolean): void {
+    if (on) this.claiming.add(`${platform}/${name}`);
+    else this.claiming.delete(`${platform}/${name}`);
+  }
 
   /** Platforms that have (or had) a queue. */
   platforms(): string[] {
