@@ -27,6 +27,20 @@ export const SANDBOX_HELP = `  --sandbox none|docker|podman|jail  what runs each
                           sandbox only). Give each worker on a host its own user
   --jail-snapshot POOL/DATASET@SNAP  jail: the FreeBSD userland cloned per job`;
 
+/**
+ * Joins `--engine-flags WORDS` into `--engine-flags=WORDS` before mri sees
+ * argv: its value starts with a dash (`--memory 8g`), which mri would read
+ * as the next flag.
+ */
+export function joinEngineFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--engine-flags' && i + 1 < argv.length) out.push(`--engine-flags=${argv[++i]}`);
+    else out.push(argv[i]!);
+  }
+  return out;
+}
+
 const KINDS: SandboxKind[] = ['none', 'docker', 'podman', 'jail'];
 
 /** Reads the sandbox flags into a driver (bad combinations are usage errors, exit 124) and checks that it can work. */
