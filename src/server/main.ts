@@ -4,7 +4,7 @@ import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
-import { parseHttpFlag } from './http/address.js';
+import { parseHttpFlag, parseHttpHosts } from './http/address.js';
 import { DEFAULT_LIMITS, formatBytes } from './core/limits.js';
 import { loadSecurity } from './config/security.js';
 import { startServer } from './server.js';
@@ -27,6 +27,8 @@ options:
 ${UPLOAD_HELP}
   --http [ADDR:]PORT    serve a read-only status page, /metrics and /healthz (off by default;
                         loopback unless ADDR is given)
+  --http-host NAME      a Host name the status page also answers (repeatable; it always answers its
+                        own address and localhost with the port, other Host headers get 421)
   --insecure            allow --http on an address other than loopback (the page has no credentials)
   --verbose             debug log lines and stack traces
   --version, --help
@@ -51,9 +53,9 @@ exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 void runMain(async (argv) => {
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'local-clients-only', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'local-clients-only', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
-    string: ['ip', 'dir', 'config-dir', 'http', ...secure, ...UPLOAD_FLAGS.string],
+    string: ['ip', 'dir', 'config-dir', 'http', 'http-host', ...secure, ...UPLOAD_FLAGS.string],
     boolean: ['verbose', 'version', 'help', 'insecure', 'local-clients-only', ...UPLOAD_FLAGS.boolean],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
@@ -100,6 +102,7 @@ void runMain(async (argv) => {
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
+    httpHosts: parseHttpHosts(args['http-host']),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);

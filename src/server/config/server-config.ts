@@ -12,6 +12,8 @@ export interface ServerConfig extends CoreConfig {
   upload?: UploadConfig;
   /** Where the read-only status page listens (--http), or absent when it is off. */
   http?: HttpAddress | null;
+  /** Extra Host names the status page answers (--http-host), beside its own address and localhost. */
+  httpHosts?: string[];
   /** Credentials, TLS, the local socket. */
   security: SecurityConfig;
 }
