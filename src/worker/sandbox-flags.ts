@@ -1,6 +1,7 @@
+import { statSync } from 'node:fs';
 import { imageFor, containerSandbox, splitFlags } from '../exec/sandbox/container.js';
 import { checkSnapshot, jailSandbox } from '../exec/sandbox/jail.js';
-import { resolveJobUser } from '../exec/sandbox/job-user.js';
+import { resolveJobUser, type JobUser } from '../exec/sandbox/job-user.js';
 import { noneSandbox } from '../exec/sandbox/none.js';
 import type { Sandbox, SandboxKind } from '../exec/sandbox/sandbox.js';
 import { usageError } from '../shared/cli.js';
@@ -76,13 +77,25 @@ function driver(kind: SandboxKind, str: (k: string) => string | undefined, platf
       checkSnapshot(snapshot);
       return jailSandbox({ snapshot, params: splitFlags(str('engine-flags')) });
     }
-    case 'none':
-      return noneSandbox(jobUser(str('job-user')));
+    case 'none': {
+      const user = jobUser(str('job-user'));
+      const workdir = str('workdir');
+      if (user && workdir) checkEnterable(workdir, user);
+      return noneSandbox(user);
+    }
     default: {
       const never: never = kind;
       return never;
     }
   }
+}
+
+/** A job user must be able to enter --workdir to reach its own dir in it. */
+function checkEnterable(dir: string, user: JobUser): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) return; // made on the first job, with its error then
+  const enter = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
+  if ((st.mode & enter) === 0) usageError(`--workdir ${dir}: the job user ${user.name} cannot enter it (chmod o+x ${dir}, or give another --workdir)`);
 }
 
 function jobUser(given: string | undefined): ReturnType<typeof resolveJobUser> {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { joinEngineFlags, sandboxFromFlags } from '../../../src/worker/sandbox-flags.js';
 
@@ -19,4 +22,12 @@ test('sandbox flags that do not fit the sandbox are usage errors naming the flag
     [{ sandbox: '' }, /--sandbox needs a value/],
   ];
   for (const [args, why] of bad) assert.throws(() => sandboxFromFlags(args, 'debian-12'), (e: Error & { code?: string }) => e.code === 'usage' && why.test(e.message), JSON.stringify(args));
+});
+
+test('as root, a --workdir the job user cannot enter is a usage error at start', { skip: process.getuid?.() === 0 ? false : 'needs root (--job-user)' }, () => {
+  const dir = mkdtempSync(join(os.tmpdir(), 'builder-wd-'));
+  chmodSync(dir, 0o700);
+  assert.throws(() => sandboxFromFlags({ 'job-user': '61005', workdir: dir }, 'debian-12'), /--workdir .*: the job user 61005 cannot enter it \(chmod o\+x/);
+  chmodSync(dir, 0o711);
+  assert.equal(sandboxFromFlags({ 'job-user': '61005', workdir: dir }, 'debian-12').kind, 'none');
 });
