@@ -5,7 +5,7 @@ import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../protocol/transport-flags.js';
 import { versionLine } from '../shared/version.js';
-import { sandboxFromFlags, SANDBOX_FLAGS, SANDBOX_HELP } from './sandbox-flags.js';
+import { joinEngineFlags, sandboxFromFlags, SANDBOX_FLAGS, SANDBOX_HELP } from './sandbox-flags.js';
 import { runWorker } from './worker.js';
 
 const HELP = `usage: builder-worker PLATFORM [--remote HOST:PORT] [--once | --loop]
@@ -31,7 +31,7 @@ exit codes: 0 ok, 123 failure (server unreachable, connection lost mid-job),
 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS, ...SANDBOX_FLAGS], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
+  const args = mri(joinEngineFlags(argv), { alias: { r: 'remote' }, string: ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS, ...SANDBOX_FLAGS], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
   checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help', ...WORKER_TRANSPORT_FLAGS, ...SANDBOX_FLAGS]);
   if (args.help) return void console.log(HELP);
   if (args.version) return void console.log(versionLine('builder-worker'));

@@ -1,6 +1,7 @@
+import { statSync } from 'node:fs';
 import { imageFor, containerSandbox, splitFlags } from '../exec/sandbox/container.js';
 import { checkSnapshot, jailSandbox } from '../exec/sandbox/jail.js';
-import { resolveJobUser } from '../exec/sandbox/job-user.js';
+import { resolveJobUser, type JobUser } from '../exec/sandbox/job-user.js';
 import { noneSandbox } from '../exec/sandbox/none.js';
 import type { Sandbox, SandboxKind } from '../exec/sandbox/sandbox.js';
 import { usageError } from '../shared/cli.js';
@@ -26,6 +27,20 @@ export const SANDBOX_HELP = `  --sandbox none|docker|podman|jail  what runs each
                           if it exists, else nobody); root: run jobs as root (a throw-away
                           sandbox only). Give each worker on a host its own user
   --jail-snapshot POOL/DATASET@SNAP  jail: the FreeBSD userland cloned per job`;
+
+/**
+ * Joins `--engine-flags WORDS` into `--engine-flags=WORDS` before mri sees
+ * argv: its value starts with a dash (`--memory 8g`), which mri would read
+ * as the next flag.
+ */
+export function joinEngineFlags(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--engine-flags' && i + 1 < argv.length) out.push(`--engine-flags=${argv[++i]}`);
+    else out.push(argv[i]!);
+  }
+  return out;
+}
 
 const KINDS: SandboxKind[] = ['none', 'docker', 'podman', 'jail'];
 
@@ -62,13 +77,25 @@ function driver(kind: SandboxKind, str: (k: string) => string | undefined, platf
       checkSnapshot(snapshot);
       return jailSandbox({ snapshot, params: splitFlags(str('engine-flags')) });
     }
-    case 'none':
-      return noneSandbox(jobUser(str('job-user')));
+    case 'none': {
+      const user = jobUser(str('job-user'));
+      const workdir = str('workdir');
+      if (user && workdir) checkEnterable(workdir, user);
+      return noneSandbox(user);
+    }
     default: {
       const never: never = kind;
       return never;
     }
   }
+}
+
+/** A job user must be able to enter --workdir to reach its own dir in it. */
+function checkEnterable(dir: string, user: JobUser): void {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) return; // made on the first job, with its error then
+  const enter = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
+  if ((st.mode & enter) === 0) usageError(`--workdir ${dir}: the job user ${user.name} cannot enter it (chmod o+x ${dir}, or give another --workdir)`);
 }
 
 function jobUser(given: string | undefined): ReturnType<typeof resolveJobUser> {
