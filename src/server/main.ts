@@ -66,11 +66,12 @@ exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 /** A spool that cannot be opened (not root, read-only) is the operator's to fix: say which path and what to do. */
 function spoolError(e: unknown, dir: string): unknown {
-  const err = e as NodeJS.ErrnoException;
+  // The spool's own error (spool_open) wraps the system error: look at that.
+  const err = (e instanceof BuilderError && e.code === 'spool_open' && e.cause ? e.cause : e) as NodeJS.ErrnoException;
   if (!['EACCES', 'EPERM', 'EROFS', 'ENOTDIR'].includes(err?.code ?? '')) return e;
   const path = err.path ?? dir;
   const who = typeof process.getuid === 'function' ? `user ${userInfo().username}` : 'this user';
-  return new BuilderError('spool_unusable', `cannot use the spool ${dir}: ${reason(e)} (${path}) for ${who}; run as the user who owns it (e.g. builder), or give --dir DIR`, { cause: e });
+  return new BuilderError('spool_unusable', `cannot use the spool ${dir}: ${reason(err)} (${path}) for ${who}; run as the user who owns it (e.g. builder), or give --dir DIR`, { cause: e });
 }
 
 void runMain(async (argv) => {

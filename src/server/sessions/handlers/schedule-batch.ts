@@ -36,7 +36,7 @@ export async function handleScheduleBatch(state: ServerState, conn: Connection, 
     await state.exclusive(async () => {
       for (const e of entries)
         if (state.schedule.has(e.name) || isReserved(state, e.name))
-          throw new BuilderError('duplicate', `job ${e.name} is already scheduled (unschedule ${e.name} first, or reschedule it); nothing was scheduled`);
+          throw new BuilderError('duplicate', `job ${e.name} is already scheduled (unschedule ${e.name} first, reschedule it, or schedule --replace); nothing was scheduled`);
       reserveNames(state, entries.map((e) => e.name));
       reserved = true;
     });
