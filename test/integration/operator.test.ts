@@ -170,7 +170,8 @@ test('schedule --from adds many jobs over one connection, all or nothing', async
 
 test('a job whose previous run is still running is not queued again; --keep removes old results', async () => {
   const server = await startServer(tempDir(), ['--keep', '2']);
-  await scheduleJob(server, 'slow', 'sigma-1', '#!/bin/sh\nsleep 1\n', ['--period', 'daily']);
+  // Long enough that it still runs after an info and a reschedule on a loaded machine.
+  await scheduleJob(server, 'slow', 'sigma-1', '#!/bin/sh\nsleep 3\n', ['--period', 'daily']);
   startWorker(server.remote, 'sigma-1', ['--loop']);
   await waitFor('the run', async () => (await clientJson(server.remote, ['info'])).running.length === 1);
   await clientJson(server.remote, ['reschedule', 'slow', new Date(Date.now() - 1000).toISOString()]);
