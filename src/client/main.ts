@@ -3,7 +3,7 @@ import { parseRemote } from '../protocol/dial.js';
 import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../protocol/transport-flags.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { versionLine } from '../shared/version.js';
 import type { Command } from './command.js';
 import { cancel } from './commands/cancel.js';
 import { dropPlatform } from './commands/drop-platform.js';
@@ -66,7 +66,7 @@ void runMain(async (argv) => {
   const name = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: globalBooleans, string: ['remote', ...CLIENT_TRANSPORT_FLAGS] })._[0];
   const booleans = [...globalBooleans, ...(COMMANDS.find((c) => c.name === name)?.booleans ?? [])];
   const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote', ...CLIENT_TRANSPORT_FLAGS] });
-  if (args.version) return void console.log(`builder-client ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  if (args.version) return void console.log(versionLine('builder-client'));
   if (name === undefined) {
     if (args.help) return void console.log(help());
     usageError('missing COMMAND (see builder-client --help)');

@@ -1,10 +1,11 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import type { Connection } from '../protocol/connection.js';
 import { decodeServerMessage } from '../protocol/decode.js';
 import { dial, type Remote } from '../protocol/dial.js';
 import type { Job } from '../protocol/types.js';
 import { describeOutcome } from '../protocol/types.js';
 import { runJob } from '../exec/run-job.js';
+import type { Sandbox } from '../exec/sandbox/sandbox.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { workerFacts } from './facts.js';
@@ -15,6 +16,8 @@ export interface WorkerOptions {
   remote: Remote;
   loop: boolean;
   workRoot?: string;
+  /** What runs each job (--sandbox); default: `none` as this process's user. */
+  sandbox?: Sandbox;
   token?: string;
   /** Aborted on SIGTERM/SIGINT: the current job's process group is killed and the worker exits. */
   stop?: AbortSignal;
@@ -101,7 +104,7 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
       nextJob = null;
       if (got instanceof Error) throw got;
       if (current?.runId !== got.run_id) current = { runId: got.run_id, abort: new AbortController() };
-      await runOne(conn, got.run_id, got.job, current.abort.signal, opts.workRoot);
+      await runOne(conn, got.run_id, got.job, current.abort.signal, opts);
       current = null;
       ran = true;
     } while (opts.loop);
@@ -117,11 +120,13 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
   }
 }
 
-async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSignal, workRoot?: string): Promise<void> {
+async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSignal, opts: WorkerOptions): Promise<void> {
   log('info', `running ${job.name} (timeout ${job.timeout_s} s)`, runId);
   const result = await runJob(job, {
     signal,
-    ...(workRoot ? { workRoot } : {}),
+    runId,
+    ...(opts.workRoot ? { workRoot: opts.workRoot } : {}),
+    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
         // Lines of one event-loop turn go out as one write; a full batch makes the job wait for the server.
     onLine: (t, line) => conn.sendSoon({ type: 'output', run_id: runId, t, line }),
   }).catch((e: unknown) => {
@@ -142,6 +147,6 @@ async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSi
     await conn.send({ type: 'job_finished', run_id: runId, outcome: result.outcome });
     log('info', `${job.name}: ${describeOutcome(result.outcome)}, ${result.artifacts.length} artifact(s)`, runId);
   } finally {
-    if (result.dir) await fs.rm(result.dir, { recursive: true, force: true }).catch(() => undefined);
+    await result.release();
   }
 }
