@@ -6,6 +6,7 @@ import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../sh
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import type { Command } from './command.js';
 import { cancel } from './commands/cancel.js';
+import { compare } from './commands/compare.js';
 import { dropPlatform } from './commands/drop-platform.js';
 import { execute } from './commands/execute.js';
 import { fetch } from './commands/fetch.js';
@@ -39,6 +40,7 @@ const COMMANDS: Command[] = [
   undropPlatform,
   results,
   fetch,
+  compare,
   inspect,
 ];
 const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version', ...CLIENT_TRANSPORT_FLAGS];

@@ -8,6 +8,7 @@ import { startScheduler, tick } from './core/scheduler.js';
 import { ServerState, type ServerConfig } from './core/state.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
+import { loadGroups } from './core/verify.js';
 
 /** A started server: its bound address and a clean stop. */
 export interface RunningServer {
@@ -27,6 +28,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const stopWatch = watchSpool(state, new Promise<void>((r) => (loaded = r)));
   try {
     await loadState(state);
+    await loadGroups(state);
   } catch (e) {
     stopWatch();
     throw e;

@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
-import type { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { openArtifactFile } from './artifact-file.js';
+import { openArtifactFile, type ArtifactWriter } from './artifact-file.js';
 import { atomicWriteDone, placeSynced, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
 import { confineArtifactPath, mkdirConfined } from './paths.js';
@@ -15,7 +14,7 @@ export interface QueuedFile {
   item: QueueItem;
 }
 
-const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 'quarantine'] as const;
+const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 'quarantine', 'groups'] as const;
 
 /**
  * The spool: the only code that touches persistent state. Every record is
@@ -154,7 +153,9 @@ export class Spool {
     const headKey = where.front && where.head ? Number(/^(\d{16})-/.exec(where.head)?.[1] ?? NaN) : NaN;
     if (where.front && where.head !== undefined) key = Number.isNaN(headKey) ? 0 : Math.max(0, headKey - 1);
     else key = this.lastKey = Math.max(Date.now() * 1000, this.lastKey + 1);
-    const file = `${String(key).padStart(16, '0')}-${item.job.name}.json`;
+    // A verify group's builds share the job's name: the member in the file name (`@` is no name character) keeps them apart.
+    const member = item.group ? `@${item.group.id}.${item.group.index}` : '';
+    const file = `${String(key).padStart(16, '0')}-${item.job.name}${member}.json`;
     await this.write(['queue', platform, file], item);
     return file;
   }
@@ -226,7 +227,7 @@ export class Spool {
   }
 
   /** Opens a write stream for one artifact of a running run; the path is confined to the run's artifacts/ directory. */
-  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: Writable }> {
+  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: ArtifactWriter }> {
     const rel = confineArtifactPath(relPath);
     const base = this.path('running', runId, 'artifacts');
     const full = join(base, rel);

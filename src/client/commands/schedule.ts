@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { checkName } from '../../protocol/decode.js';
 import type { ScheduleSpec } from '../../protocol/messages.js';
-import { PERIODS, type Period } from '../../protocol/types.js';
+import { MAX_VERIFY, PERIODS, type Period } from '../../protocol/types.js';
 import { checkCron } from '../../schedule/next-run.js';
 import { intFlag, usageError } from '../../shared/cli.js';
 import { BuilderError, reason } from '../../shared/errors.js';
@@ -21,17 +21,29 @@ export function nameArg(what: string, v: string | undefined): string {
   }
 }
 
+/**
+ * Reads `--verify N` (absent: undefined). N is required: mri cannot tell a
+ * bare `--verify` followed by an argument from `--verify VALUE`.
+ */
+export function verifyArg(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (v === true || v === '') usageError(`--verify needs N, how many times to build each run (2 to ${MAX_VERIFY}), e.g. --verify 2`);
+  return intFlag('--verify', v, 2, MAX_VERIFY);
+}
+
 export const schedule: Command = {
   name: 'schedule',
   summary: 'add a job to the schedule',
-  usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap]
-       schedule --from FILE|DIR [--platform P] [--period P]
-  --from FILE: NDJSON, one job a line: {"name","platform","script" or "script_file","period","cron","tz","timeout_s"}.
+  usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap] [--verify N]
+       schedule --from FILE|DIR [--platform P] [--period P] [--verify N]
+  --verify N: build each due run N times (2 to ${MAX_VERIFY}) on different workers and compare
+  the artifacts' paths and sha256 (a verify group: reproducible, differs or incomplete). N is required.
+  --from FILE: NDJSON, one job a line: {"name","platform","script" or "script_file","period","cron","tz","timeout_s","verify"}.
   --from DIR: every file is a script; its name (without .sh) is the job name; needs --platform.
   All or nothing: if any job is bad or already scheduled, none is scheduled.
   SCRIPT is a file; its #! line decides the interpreter (/bin/sh without one).
   A period other than never queues the first run at once; never runs only on execute.`,
-  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap', 'from', 'platform'],
+  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap', 'from', 'platform', 'verify'],
   booleans: ['allow-overlap'],
   async run({ remote, json, args }) {
     if (args.from !== undefined) return scheduleMany(remote, json, args);
@@ -61,6 +73,8 @@ export const schedule: Command = {
     } else if (args.tz !== undefined) usageError('--tz only applies with --cron');
     if (args.timeout !== undefined) spec.timeout_s = intFlag('--timeout', args.timeout, 1, 7 * 24 * 3600);
     if (args['allow-overlap']) spec.allow_overlap = true;
+    const verify = verifyArg(args.verify);
+    if (verify !== undefined) spec.verify = verify;
     const r = await request(remote, { type: 'schedule', job: spec });
     printSuccess(json, r.type === 'success' ? r.message : `scheduled ${name}`);
   },
@@ -74,6 +88,8 @@ async function scheduleMany(remote: Remote, json: boolean, args: ClientContext['
     if (!(PERIODS as readonly string[]).includes(String(args.period))) usageError(`bad --period "${String(args.period)}": use ${PERIODS.join(', ')}`);
     defaults.period = String(args.period) as Period;
   }
+  const verify = verifyArg(args.verify);
+  if (verify !== undefined) defaults.verify = verify;
   const specs = await readScheduleFile(String(args.from), defaults);
   const conn = await open(remote, { type: 'schedule_batch', count: specs.length });
   try {

@@ -2,24 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
-import type { QueueItem } from '../../spool/records.js';
+import type { GroupTag, QueueItem } from '../../spool/records.js';
 import { nameFromQueueFile, type Queued } from './queues.js';
 import { startRun } from './runs.js';
 import type { ServerState, WorkerPeer } from './state.js';
+import { pickPair } from './verify-pairing.js';
 
 /**
  * Puts a job on its platform's queue unless it already waits there (a job is
- * never queued twice). `front` is for run-now and for requeued runs.
- * Returns false when it was already queued.
+ * never queued twice). `front` is for run-now and for requeued runs. One
+ * build of a verify group (`group`) is never queued twice either, beside
+ * the group's other builds. Returns false when it was already queued.
  */
-export function enqueueJob(state: ServerState, job: Job, opts: { front: boolean; retries?: number }): Promise<boolean> {
+export function enqueueJob(state: ServerState, job: Job, opts: { front: boolean; retries?: number; group?: GroupTag }): Promise<boolean> {
   return state.exclusive(async () => {
-    if (state.queues.has(job.platform, job.name) || state.claiming.has(`${job.platform}/${job.name}`)) return false;
-    const item: QueueItem = { version: 1, job, queued: new Date().toISOString(), retries: opts.retries ?? 0 };
+    const g = opts.group;
+    if (g ? state.queues.hasMember(job.platform, g.id, g.index) : state.queues.has(job.platform, job.name) || state.claiming.has(`${job.platform}/${job.name}`)) return false;
+    const item: QueueItem = { version: 1, job, queued: new Date().toISOString(), retries: opts.retries ?? 0, ...(g ? { group: g } : {}) };
     const head = state.queues.list(job.platform)[0]?.file;
     const file = await state.spool.enqueue(item, opts.front ? { front: true, head } : { front: false });
     state.queues.add(job.platform, { file, name: job.name });
-    log('info', `queued ${job.name} on ${job.platform}${opts.front ? ' (front)' : ''}`);
+    log('info', `queued ${job.name}${g ? ` (verify build ${g.index} of ${g.of})` : ''} on ${job.platform}${opts.front ? ' (front)' : ''}`);
     return true;
   });
 }
@@ -52,13 +55,14 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
   return state.exclusive(async () => {
     if (state.paused.has(platform) || state.dropped.has(platform) || state.stopping) return;
     for (;;) {
-      const worker = [...state.workers.values()].find((w) => w.waiting && w.facts.platform === platform && !w.conn.isClosed);
-      const head = state.queues.list(platform)[0];
-      if (!worker || !head) return;
+      // Usually the head and the first waiting worker; a verify build waits for a worker other than its group's (verify-pairing.ts).
+      const pair = pickPair(state, platform);
+      if (!pair) return;
+      const { worker, head } = pair;
       state.queues.remove(platform, head.file);
       worker.waiting = false;
       // Until the claim is done the job is neither queued nor running: `claiming` keeps it from being queued twice.
-      const key = `${platform}/${head.name}`;
+      const key = `${platform}/${head.name}${head.group ? `@${head.group.id}.${head.group.index}` : ''}`;
       state.claiming.add(key);
       void claimFor(state, platform, head, worker)
         .catch((e) => {
@@ -83,6 +87,7 @@ async function claimFor(state: ServerState, platform: string, head: Queued, work
       queued: item.queued,
       started: new Date().toISOString(),
       worker: { id: worker.id, peer: worker.conn.peer, facts: worker.facts },
+      ...(item.group ? { group: item.group } : {}),
     }));
   } catch (e) {
     log('error', `cannot claim queue/${platform}/${head.file}: ${reason(e)}; it stays queued`, runId);

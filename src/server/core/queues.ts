@@ -2,15 +2,24 @@
 // the job name each holds. The spool stays the truth; `reconcile` makes the
 // mirror agree with a fresh directory listing after a hand edit.
 
-/** One queued job as the server tracks it. */
+/** One queued job as the server tracks it; `group` for one build of a verify group. */
 export interface Queued {
   file: string;
   name: string;
+  group?: { id: string; index: number };
 }
 
-/** The job name encoded in a queue file name written by us (`<order>-<name>.json`), or null. */
+const QUEUE_FILE_RE = /^\d{16}-([^@]+)(?:@([0-9a-f-]{36})\.(\d+))?\.json$/;
+
+/** The job name encoded in a queue file name written by us (`<order>-<name>.json`, `<order>-<name>@<group>.<index>.json`), or null. */
 export function nameFromQueueFile(file: string): string | null {
-  return /^\d{16}-(.+)\.json$/.exec(file)?.[1] ?? null;
+  return QUEUE_FILE_RE.exec(file)?.[1] ?? null;
+}
+
+/** The verify group member a queue file name encodes (`...@<group>.<index>.json`), or undefined. */
+export function memberFromQueueFile(file: string): { id: string; index: number } | undefined {
+  const m = QUEUE_FILE_RE.exec(file);
+  return m?.[2] ? { id: m[2], index: Number(m[3]) } : undefined;
 }
 
 function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
@@ -50,13 +59,22 @@ export class Queues {
     return this.list(platform).some((q) => q.name === name);
   }
 
+  /** Whether build `index` of verify group `id` waits on the platform's queue. */
+  hasMember(platform: string, id: string, index: number): boolean {
+    return this.list(platform).some((q) => q.group?.id === id && q.group.index === index);
+  }
+
   /** Whether this file is in the platform's queue. */
   hasFile(platform: string, file: string): boolean {
     return indexOf(this.list(platform) as Queued[], file).found;
   }
 
-  /** Adds an entry (idempotent). */
+  /** Adds an entry (idempotent); a verify build's member is read from its file name when not given. */
   add(platform: string, q: Queued): void {
+    if (!q.group) {
+      const group = memberFromQueueFile(q.file);
+      if (group) q = { ...q, group };
+    }
     let list = this.byPlatform.get(platform);
     if (!list) this.byPlatform.set(platform, (list = []));
     const { found, at } = indexOf(list, q.file);

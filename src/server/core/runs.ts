@@ -12,6 +12,7 @@ import { countFinishedRun } from '../http/metrics.js';
 import { admitArtifact, admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
 import type { RunState, ServerState, WorkerPeer } from './state.js';
 import { afterRunStored, beforeRunStored } from '../uploads/upload.js';
+import { groupMemberStored } from './verify.js';
 
 // The running table: a run starts when a worker gets its job and ends
 // exactly once, either with the worker's job_finished or as lost (connection
@@ -132,7 +133,7 @@ export async function receiveArtifact(state: ServerState, run: RunState | null, 
     run.console.append({ t: 0, line: `builder-server: cannot store artifact ${a.path}: ${reason(writeError)}` });
     return;
   }
-  run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777 });
+  run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777, sha256: target.stream.sha256() });
 }
 
 function discard(): Writable {
@@ -184,7 +185,7 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
   }
   if (requeue) {
     try {
-      await enqueueJob(state, record.job, { front: true, retries: record.retries + 1 });
+      await enqueueJob(state, record.job, { front: true, retries: record.retries + 1, ...(record.group ? { group: record.group } : {}) });
       await state.spool.dropRunJob(id);
       log('warn', `${record.job.name} requeued on ${record.job.platform} (attempt ${record.retries + 2})`, id);
     } catch (e) {
@@ -195,12 +196,15 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
     }
   }
   const result = resultOf(record, outcome, run.artifacts, run.console.lines);
+  // Only a final run is a build of its verify group; a requeued attempt is not.
+  if (!requeue && record.group) result.group = record.group;
   // An attempt that is retried is not a finished run: only final results are uploaded.
   const upload = requeue ? null : await beforeRunStored(state, result);
   try {
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
     countFinishedRun(state, result);
+    if (result.group) void groupMemberStored(state, result);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
     if (state.config.keep > 0) await pruneResults(state, record.job.name);
     if (!requeue) void afterRunStored(state, result, where, upload);

@@ -1,5 +1,5 @@
 import type { Connection } from '../../protocol/connection.js';
-import type { Job, WorkerFacts } from '../../protocol/types.js';
+import type { ArtifactInfo, Job, WorkerFacts } from '../../protocol/types.js';
 import type { RunRecord, ScheduleEntry } from '../../spool/records.js';
 import type { Spool } from '../../spool/spool.js';
 import type { ConsoleLog } from './console-log.js';
@@ -49,7 +49,7 @@ export interface RunState {
   record: RunRecord;
   worker: WorkerPeer;
   console: ConsoleLog;
-  artifacts: { path: string; size: number; mode: number }[];
+  artifacts: ArtifactInfo[];
   deadline: NodeJS.Timeout | null;
   /** Why the server asked the worker to stop (timeout, cancel), which then decides the outcome. */
   stop: { why: string; requeue: boolean } | null;

@@ -14,10 +14,17 @@ export async function handleFetch(state: ServerState, conn: Connection, m: Extra
   }
   const result = await state.spool.readResult(name, m.run_id);
   if (!result) throw new BuilderError('unknown_run', `the result of run ${m.run_id} cannot be read (see the server log)`);
-  await conn.send({ type: 'fetch_reply', run_id: m.run_id, artifacts: result.artifacts });
+  let artifacts = result.artifacts;
+  if (m.paths) {
+    const want = new Set(m.paths);
+    artifacts = artifacts.filter((a) => want.has(a.path));
+    const missing = m.paths.find((p) => !artifacts.some((a) => a.path === p));
+    if (missing !== undefined) throw new BuilderError('unknown_artifact', `run ${m.run_id} has no artifact ${JSON.stringify(missing)} (see: builder-client results)`);
+  }
+  await conn.send({ type: 'fetch_reply', run_id: m.run_id, artifacts });
   const base = join(state.spool.resultDir(name, m.run_id), 'artifacts');
-  for (const a of result.artifacts) {
+  for (const a of artifacts) {
     await conn.sendFrame({ type: 'artifact', run_id: m.run_id, path: a.path, size: a.size, mode: a.mode }, createReadStream(join(base, a.path)), a.size);
   }
-  await conn.send({ type: 'success', message: `sent ${result.artifacts.length} artifacts` });
+  await conn.send({ type: 'success', message: `sent ${artifacts.length} artifacts` });
 }

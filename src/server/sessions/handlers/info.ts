@@ -25,6 +25,7 @@ export async function handleInfo(state: ServerState, conn: Connection, limit = I
         ...(e.cron ? { cron: e.cron, tz: e.tz } : {}),
         next: e.next,
         ...(e.template ? { template: `${e.template.name} ${e.template.opam_package}` } : {}),
+        ...(e.verify ? { verify: e.verify } : {}),
       })),
     queues: [...platforms].sort().map((platform) => {
       const list = state.queues.list(platform);

@@ -25,6 +25,7 @@ export function entryOf(state: ServerState, spec: ScheduleSpec, template?: Templ
     timeout_s: spec.timeout_s ?? DEFAULT_TIMEOUT_S,
     next: next ? next.toISOString() : null,
     ...(spec.allow_overlap ? { allow_overlap: true } : {}),
+    ...(spec.verify ? { verify: spec.verify } : {}),
   };
 }
 
@@ -67,5 +68,6 @@ export async function addEntries(state: ServerState, entries: ScheduleEntry[]): 
 export async function handleSchedule(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'schedule' }>): Promise<void> {
   const entry = entryOf(state, m.job);
   await addEntries(state, [entry]);
-  await conn.send({ type: 'success', message: `scheduled ${entry.name} on ${entry.platform}${entry.next ? `, next run ${entry.next}` : ' (runs on execute only)'}` });
+  const verify = entry.verify ? `, each run built ${entry.verify} times on different workers` : '';
+  await conn.send({ type: 'success', message: `scheduled ${entry.name} on ${entry.platform}${entry.next ? `, next run ${entry.next}` : ' (runs on execute only)'}${verify}` });
 }
