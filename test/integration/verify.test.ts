@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { get, startStatusServer } from './status-harness.js';
 import { client, clientJson, scheduleJob, startServer, startWorker, storedResults, tempDir, waitFor, writeScript, type TestServer } from './harness.js';
 
 // Verify groups with the real programs: builds of one run go to different
@@ -97,9 +98,9 @@ test('a deterministic job with --verify 2 is built on two different workers and 
   void b;
 });
 
-test('a job that writes the time into an artifact ends differs naming that file; compare shows the diff', async () => {
+test('a job that writes the time into an artifact ends differs naming that file; compare, the status page and metrics show it', async () => {
   const dir = tempDir();
-  const server = await startServer(dir);
+  const server = await startStatusServer(dir);
   const from = join(tempDir(), 'jobs.ndjson');
   const script = '#!/bin/sh\necho same > same.txt\nprintf "built\\nat %s\\nend\\n" "$(date +%s%N)" > stamp.txt\n';
   writeFileSync(from, JSON.stringify({ name: 'clock', platform: 'vp-2', script, period: 'never', verify: 2 }) + '\n');
@@ -128,6 +129,21 @@ test('a job that writes the time into an artifact ends differs naming that file;
   assert.match(human.out, /1 same, 1 different, 0 missing/);
   const results = await clientJson(server.remote, ['results', 'clock']);
   assert.deepEqual(results[0].group.differs, ['stamp.txt']);
+
+  const overview = await get(server, '/');
+  assert.match(overview.body, new RegExp(`href="/groups/${id}"[^>]*><span class="badge bad">differs: 1 path</span>`), 'the job carries its badge');
+  const page = await get(server, `/groups/${id}`);
+  assert.equal(page.status, 200);
+  assert.match(page.body, /<span class="mono">stamp\.txt<\/span><\/td><td>sha256 differs/);
+  assert.ok(!page.body.includes('>same.txt<'), 'only differing paths are listed');
+  const run = await get(server, `/runs/${x}/console`);
+  assert.match(run.body, /build [12] of 2/);
+  assert.match(run.body, /sha256 [0-9a-f]{64}/);
+  assert.equal((await get(server, '/groups/00000000-0000-0000-0000-000000000000')).status, 404);
+  const metrics = (await get(server, '/metrics')).body;
+  assert.match(metrics, /^builder_verify_groups_total\{outcome="differs"\} 1$/m);
+  assert.match(metrics, /^builder_verify_groups_total\{outcome="reproducible"\} 0$/m);
+  assert.match(metrics, /^builder_verify_jobs_differing 1$/m);
 });
 
 test('a server SIGKILL between the two builds still ends with a group outcome after the restart', async () => {

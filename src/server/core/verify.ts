@@ -205,3 +205,21 @@ export async function unqueueBuilds(state: ServerState, platform: string, name: 
   for (const q of removed) await groupMemberRemoved(state, q.group!, `never built: ${why}`);
   return removed.length;
 }
+
+/** Groups decided at or after `since` (ms since the epoch), by outcome kind: the metrics counter (groups are never forgotten, so it only grows). */
+export function decidedSince(state: ServerState, since: number): Map<'reproducible' | 'differs' | 'incomplete', number> {
+  const out = new Map<'reproducible' | 'differs' | 'incomplete', number>([
+    ['reproducible', 0],
+    ['differs', 0],
+    ['incomplete', 0],
+  ]);
+  for (const g of verifyOf(state).groups.values()) if (g.phase === 'decided' && Date.parse(g.decided) >= since) out.set(g.outcome.kind, out.get(g.outcome.kind)! + 1);
+  return out;
+}
+
+/** How many jobs' latest decided group differs. */
+export function jobsDiffering(state: ServerState): number {
+  let n = 0;
+  for (const g of latestGroups(state, 'decided').values()) if (g.outcome?.kind === 'differs') n++;
+  return n;
+}

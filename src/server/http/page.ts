@@ -3,6 +3,7 @@ import type { ServerState } from '../core/state.js';
 import { badge, duration, esc, layout, outcomeBadge, pathUrl, timeCell } from './html.js';
 import { metricsOf } from './metrics.js';
 import { lastResultByJob, type ResultSummary } from './recent.js';
+import { reproBadges } from './repro-badge.js';
 
 // The overview page: server-rendered HTML that reads fully without
 // JavaScript; it reloads itself every 30 s (a meta refresh, no script).
@@ -43,6 +44,7 @@ export function renderOverview(state: ServerState, results: ResultSummary[], non
   const platforms = [...new Set([...state.queues.platforms(), ...state.paused, ...state.dropped])].sort();
   const schedule = [...state.schedule.values()].sort((a, b) => a.name.localeCompare(b.name));
   const last = lastResultByJob(results);
+  const repro = reproBadges(state);
   const finished = [...metricsOf(state).finished.values()].reduce((a, b) => a + b, 0);
 
   const stat = (n: number, label: string) => `<div class="stat"><b>${n}</b><span>${esc(label)}</span></div>`;
@@ -97,7 +99,7 @@ export function renderOverview(state: ServerState, results: ResultSummary[], non
         esc(e.platform),
         whenDue(e),
         e.next ? timeCell(e.next, now) : '<span class="muted">on demand</span>',
-        l ? `${outcomeBadge(l.outcome)} ${runLink(l.runId, 'console')}` : '<span class="muted">never ran</span>',
+        (l ? `${outcomeBadge(l.outcome)} ${runLink(l.runId, 'console')}` : '<span class="muted">never ran</span>') + (repro(e.name) ? ` ${repro(e.name)}` : ''),
       ];
     }),
     'Nothing is scheduled.',

@@ -3,6 +3,8 @@ import { ConsoleReader } from '../core/follow-console.js';
 import type { ServerState } from '../core/state.js';
 import { badge, duration, esc, layout, outcomeBadge, pathUrl, timeCell } from './html.js';
 import { consolePathOf, type FoundRun } from './run-files.js';
+import { groupBadge } from './repro-badge.js';
+import { readGroupRecord } from '../core/verify.js';
 
 // One run's page: facts, artifacts and the console. The console so far is
 // rendered on the server (readable without JavaScript); for a run in
@@ -30,7 +32,9 @@ es.addEventListener('end',e=>{es.close();const d=JSON.parse(e.data);st.textConte
 function artifactList(runId: string, artifacts: ArtifactInfo[]): string {
   if (artifacts.length === 0) return '<p class="empty">No artifacts.</p>';
   const items = artifacts.map(
-    (a) => `<li><a class="mono" href="/runs/${pathUrl([runId])}/artifacts/${pathUrl(a.path.split('/'))}">${esc(a.path)}</a> <span class="muted">${a.size} bytes</span></li>`,
+    (a) =>
+      `<li><a class="mono" href="/runs/${pathUrl([runId])}/artifacts/${pathUrl(a.path.split('/'))}">${esc(a.path)}</a> <span class="muted">${a.size} bytes</span>` +
+      ` <span class="mono muted">sha256 ${a.sha256 ? esc(a.sha256) : '(not recorded)'}</span></li>`,
   );
   return `<ul class="files">${items.join('')}</ul>`;
 }
@@ -65,6 +69,11 @@ export async function renderRunPage(state: ServerState, runId: string, found: Fo
     ['worker', worker ? `<span class="mono">${esc(worker.id)}</span> ${esc(worker.facts.hostname)} <span class="muted">${esc(worker.peer)}</span>` : '—'],
     ['attempt', `${rec.retries + 1}${rec.retries > 0 ? ` ${badge('retried', 'warn')}` : ''}`],
   ];
+  const tag = rec.group;
+  if (tag) {
+    const g = await readGroupRecord(state, tag.id);
+    facts.push(['verify', `build ${tag.index} of ${tag.of} ${g ? groupBadge(g) : badge('no group record', 'muted')}`]);
+  }
   const dl = `<dl>${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join('')}</dl>`;
   const skipped = lines - tail.length;
   const consoleNote = [
