@@ -34,8 +34,9 @@ function editScript(a: string[], b: string[]): Op[] | null {
   let j = 0;
   while (i < x.length || j < y.length) {
     if (i < x.length && j < y.length && x[i] === y[j]) ops.push({ kind: ' ', line: x[i++]! }), j++;
-    else if (j < y.length && (i === x.length || lcs[i * w + j + 1]! >= lcs[(i + 1) * w + j]!)) ops.push({ kind: '+', line: y[j++]! });
-    else ops.push({ kind: '-', line: x[i++]! });
+    // On a tie the deletion comes first, as diff -u writes it.
+    else if (i < x.length && (j === y.length || lcs[(i + 1) * w + j]! >= lcs[i * w + j + 1]!)) ops.push({ kind: '-', line: x[i++]! });
+    else ops.push({ kind: '+', line: y[j++]! });
   }
   for (const line of a.slice(a.length - suf)) ops.push({ kind: ' ', line });
   return ops;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nameFromQueueFile, Queues } from '../../../src/server/core/queues.js';
+import { memberFromQueueFile, nameFromQueueFile, Queues } from '../../../src/server/core/queues.js';
 
 test('queues keep file-name order whatever the insertion order, and adding twice is harmless', () => {
   const q = new Queues();
@@ -23,4 +23,18 @@ test('reconcile drops vanished files and reports new ones (hand edits)', () => {
   assert.equal(removed, 1);
   assert.equal(nameFromQueueFile('0000000000000002-b.json'), 'b');
   assert.equal(nameFromQueueFile('zz-hand.json'), null);
+});
+
+test('the builds of a verify group share the job name; their queue file names keep them apart', () => {
+  const id = '11111111-2222-4333-8444-555555555555';
+  const f1 = `0000000000000001-my.job_1@${id}.1.json`;
+  assert.equal(nameFromQueueFile(f1), 'my.job_1');
+  assert.deepEqual(memberFromQueueFile(f1), { id, index: 1 });
+  assert.equal(memberFromQueueFile('0000000000000001-my.job_1.json'), undefined);
+  const q = new Queues();
+  q.add('p', { file: f1, name: 'my.job_1' });
+  q.add('p', { file: `0000000000000002-my.job_1@${id}.2.json`, name: 'my.job_1' });
+  assert.ok(q.hasMember('p', id, 2));
+  assert.ok(!q.hasMember('p', id, 3));
+  assert.ok(q.has('p', 'my.job_1'), 'a plain run of the job is not queued beside its builds');
 });
