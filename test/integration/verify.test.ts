@@ -168,3 +168,36 @@ test('a server SIGKILL between the two builds still ends with a group outcome af
   assert.equal(cmp.same, true);
   void a;
 });
+
+test('a group record whose builds were never queued (a crash between the two) is repaired at start: the builds are queued and decided', async () => {
+  const dir = tempDir();
+  let server = await startServer(dir);
+  const script = '#!/bin/sh\necho fixed > out.txt\n';
+  await scheduleJob(server, 'torn', 'vp-4', script, ['--period', 'never', '--verify', '2']);
+  server.child.kill('SIGKILL');
+  await server.exited;
+  const id = '0f0e0d0c-0b0a-4909-8807-060504030201';
+  const member = (index: number) => ({ index, run_id: null, worker: null, outcome: null, finished: null, artifacts: [] });
+  const record = {
+    version: 1,
+    group_id: id,
+    job: 'torn',
+    platform: 'vp-4',
+    builds: 2,
+    created: new Date().toISOString(),
+    script_sha256: createHash('sha256').update(script).digest('hex'),
+    members: [member(1), member(2)],
+    phase: 'building',
+    outcome: null,
+    decided: null,
+    distinct: null,
+  };
+  writeFileSync(groupFile(dir, id), JSON.stringify(record, null, 2));
+  server = await startServer(dir);
+  assert.match(server.err(), /verify group 0f0e0d0c-0b0a-4909-8807-060504030201 build 1 was lost in a restart: queued again/);
+  startWorker(server.remote, 'vp-4', ['--loop']);
+  startWorker(server.remote, 'vp-4', ['--loop']);
+  const g = await decided(dir, id);
+  assert.deepEqual(g.outcome, { kind: 'reproducible' });
+  assert.equal(storedResults(dir, 'torn').length, 2);
+});

@@ -10,7 +10,7 @@ export function renderInfo(info: InfoReply): string {
   const out: string[] = [];
   out.push(paint.bold(`schedule (${info.schedule.length})`));
   for (const e of info.schedule)
-    out.push(`  ${e.name}  ${e.platform === '*' ? 'every platform with its template' : e.platform}  ${e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : e.period}  next: ${e.next ?? 'on execute only'}${e.template ? `  (${e.template})` : ''}`);
+    out.push(`  ${e.name}  ${e.platform === '*' ? 'every platform with its template' : e.platform}  ${e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : e.period}  next: ${e.next ?? 'on execute only'}${e.template ? `  (${e.template})` : ''}${e.verify ? `  verify ${e.verify}` : ''}`);
   out.push(paint.bold('queues'));
   if (info.queues.length === 0) out.push('  (none)');
   for (const q of info.queues) {

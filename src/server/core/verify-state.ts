@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { GroupRecord } from '../../spool/groups.js';
 import type { Builder } from '../../verify/pick-builder.js';
 import type { ServerState, WorkerPeer } from './state.js';
@@ -14,7 +13,6 @@ export interface VerifyState {
   builders: Map<string, Map<number, Builder>>;
   /** One update at a time per group. */
   chains: Map<string, Promise<void>>;
-  events: EventEmitter;
 }
 
 const registry = new WeakMap<ServerState, VerifyState>();
@@ -22,7 +20,7 @@ const registry = new WeakMap<ServerState, VerifyState>();
 /** The verify state of a server (created on first use). */
 export function verifyOf(state: ServerState): VerifyState {
   let v = registry.get(state);
-  if (!v) registry.set(state, (v = { groups: new Map(), builders: new Map(), chains: new Map(), events: new EventEmitter() }));
+  if (!v) registry.set(state, (v = { groups: new Map(), builders: new Map(), chains: new Map() }));
   return v;
 }
 

@@ -21,15 +21,10 @@ import { noteBuilder, verifyOf } from './verify-state.js';
  *   3. each build is a normal run; when its final run is stored (not an
  *      attempt that is requeued) groupMemberStored records it in the group;
  *   4. with the last member the group is decided (reproducible, differs,
- *      incomplete) and a `decided` event goes to the metrics.
+ *      incomplete); the status page and /metrics read the groups in memory.
  * A crash anywhere is recovered by loadGroups at start: members whose
  * result was stored are recorded, members that are nowhere are queued again.
  */
-
-/** Calls `fn` with every group that gets decided from now on. */
-export function onGroupDecided(state: ServerState, fn: (g: GroupRecord & { phase: 'decided' }) => void): void {
-  verifyOf(state).events.on('decided', fn);
-}
 
 /** The newest group of each job (by creation), building or decided. */
 export function latestGroups(state: ServerState, phase?: GroupRecord['phase']): Map<string, GroupRecord> {
@@ -115,10 +110,13 @@ function updateGroup(state: ServerState, id: string, fn: (g: GroupRecord) => Gro
       const o = updated.outcome;
       const said = o.kind === 'differs' ? `differs in ${o.paths.map((p) => p.path).join(', ')}` : o.kind === 'incomplete' ? `incomplete: ${o.message}` : 'reproducible';
       log(o.kind === 'reproducible' ? 'info' : 'warn', `${updated.job} on ${updated.platform}: verify group ${id} ${said}`);
-      v.events.emit('decided', updated);
     } else v.groups.set(id, updated);
   });
-  const settled = next.catch((e) => log('error', `verify group ${id}: ${reason(e)}`));
+  const settled: Promise<void> = next
+    .catch((e) => log('error', `verify group ${id}: ${reason(e)}`))
+    .finally(() => {
+      if (v.chains.get(id) === settled) v.chains.delete(id);
+    });
   v.chains.set(id, settled);
   return settled;
 }
