@@ -48,7 +48,8 @@ export async function openArtifactFile(path: string, mode: number): Promise<Arti
     writev(chunks, cb) {
       if (syncError) return cb(syncError);
       const bufs = chunks.map((c) => c.chunk as Buffer);
-      const done = writeAll(fd, bufs.slice());
+      const done = writeAll(fd, bufs);
+      // writeAll has handed the whole list to writev before it first awaits (and only then consumes it).
       for (const b of bufs) hash.update(b);
       done.then(() => (written(bufs.reduce((n, b) => n + b.length, 0)), cb()), cb);
     },
