@@ -2,7 +2,7 @@ import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
 import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
-import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../shared/transport-flags.js';
+import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../protocol/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import type { Command } from './command.js';
 import { cancel } from './commands/cancel.js';

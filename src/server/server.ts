@@ -5,14 +5,18 @@ import { startHttp } from './http/http-server.js';
 import { loadState } from './core/load.js';
 import { listen } from './sessions/listener.js';
 import { startScheduler, tick } from './core/scheduler.js';
-import { ServerState, type ServerConfig } from './core/state.js';
+import { ServerState } from './core/state.js';
+import type { ServerConfig } from './config/server-config.js';
+import { freezeRuns } from './core/runs.js';
+import { keepNewestResults } from './core/retention.js';
+import { countStoredRuns } from './http/metrics.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
-import { loadGroups } from './core/verify.js';
+import { loadGroups, recordBuilds } from './core/verify.js';
 
 /** A started server: its bound address and a clean stop. */
 export interface RunningServer {
-  state: ServerState;
+  state: ServerState<ServerConfig>;
   address: { ip: string; port: number };
   /** The status page's address when --http is on. */
   http: { ip: string; port: number } | null;
@@ -23,6 +27,10 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const spool = await Spool.open(config.dir);
   const state = new ServerState(spool, config);
+  // Subscribers of the core's events (uploads subscribe in startUploads).
+  keepNewestResults(state);
+  countStoredRuns(state);
+  recordBuilds(state);
   // Watching starts before loading, so no hand edit falls between the two; changes wait for the load.
   let loaded!: () => void;
   const stopWatch = watchSpool(state, new Promise<void>((r) => (loaded = r)));
@@ -60,8 +68,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       listener.close();
       await status?.close();
       // Runs in progress stay in running/: the next start requeues them.
-      for (const w of state.workers.values()) w.conn.destroy();
-      for (const r of state.runs.values()) if (r.deadline) clearTimeout(r.deadline);
+      for (const w of state.workers.values()) w.link.drop();
+      freezeRuns(state);
       log('info', 'stopped');
     },
   };

@@ -22,8 +22,6 @@ const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 
  * A record that does not parse is moved to quarantine/ with a log line.
  */
 export class Spool {
-  private lastKey = 0;
-
   private constructor(readonly dir: string) {}
 
   /** Opens (creating if needed) the spool at `dir` and sweeps tmp/ leftovers of torn writes. */
@@ -145,19 +143,11 @@ export class Spool {
     return this.readRecord(`queue/${platform}/${file}`, (text, what) => parseQueueItem(text, what, platform));
   }
 
-  /** Adds a job to its platform's queue, at the back or in front of `head` (the current first file). */
-  async enqueue(item: QueueItem, where: { front: false } | { front: true; head: string | undefined }): Promise<string> {
+  /** Writes a job into its platform's queue under `file` (the queue module names it: the name orders the queue). */
+  async putQueued(file: string, item: QueueItem): Promise<void> {
     const platform = item.job.platform;
     if (await fs.mkdir(this.path('queue', platform), { recursive: true })) await syncDir(this.path('queue'));
-    let key: number;
-    const headKey = where.front && where.head ? Number(/^(\d{16})-/.exec(where.head)?.[1] ?? NaN) : NaN;
-    if (where.front && where.head !== undefined) key = Number.isNaN(headKey) ? 0 : Math.max(0, headKey - 1);
-    else key = this.lastKey = Math.max(Date.now() * 1000, this.lastKey + 1);
-    // A verify group's builds share the job's name: the member in the file name (`@` is no name character) keeps them apart.
-    const member = item.group ? `@${item.group.id}.${item.group.index}` : '';
-    const file = `${String(key).padStart(16, '0')}-${item.job.name}${member}.json`;
     await this.write(['queue', platform, file], item);
-    return file;
   }
 
   /** Removes a queued job; false when it was already gone. */
@@ -196,8 +186,19 @@ export class Spool {
     // running/<id> then makes both renames into it durable at once.
     const runText = recordText(record);
     const started = performance.now();
-    const [, tmp] = await Promise.all([syncDir(this.path('queue', platform)), writeSynced(this.path('tmp'), runText)]);
-    await placeSynced(tmp, join(runDir, 'run.json'));
+    try {
+      const [, tmp] = await Promise.all([syncDir(this.path('queue', platform)), writeSynced(this.path('tmp'), runText)]);
+      await placeSynced(tmp, join(runDir, 'run.json'));
+    } catch (e) {
+      // The run never started: the job goes back to its queue under its old name, so it is
+      // neither stranded in running/ nor lost. If even that fails, job.json alone in
+      // running/<id> is requeued at the next start.
+      await fs.rename(join(runDir, 'job.json'), this.path('queue', platform, file)).then(
+        () => fs.rm(runDir, { recursive: true, force: true }),
+        (undo: unknown) => log('error', `spool: cannot put running/${record.run_id}/job.json back to queue/${platform}/${file}: ${reason(undo)}; requeued at the next start`),
+      );
+      throw e;
+    }
     atomicWriteDone(started);
     return record;
   }
@@ -234,6 +235,17 @@ export class Spool {
     await mkdirConfined(base, rel);
     const stream = await openArtifactFile(full, (mode & 0o777) | 0o600);
     return { path: rel, stream };
+  }
+
+  /** Removes one artifact file of a running run (it could not be stored whole). */
+  async dropArtifact(runId: string, relPath: string): Promise<void> {
+    await fs.rm(join(this.path('running', runId, 'artifacts'), confineArtifactPath(relPath)), { force: true });
+  }
+
+  /** Removes every artifact of a running run (a lost attempt: they may be partial). */
+  async dropArtifacts(runId: string): Promise<void> {
+    await fs.rm(this.path('running', runId, 'artifacts'), { recursive: true, force: true });
+    await syncDir(this.path('running', runId));
   }
 
   /** Removes a run's upload outbox record, if any (an interrupted attempt is not uploaded). */

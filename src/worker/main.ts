@@ -3,7 +3,7 @@ import { parseRemote } from '../protocol/dial.js';
 import { checkName } from '../protocol/decode.js';
 import { checkFlags, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
-import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../shared/transport-flags.js';
+import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../protocol/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { runWorker } from './worker.js';
 

@@ -1,45 +1,47 @@
-import { randomUUID } from 'node:crypto';
-import type { Job } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
-import type { GroupTag, QueueItem } from '../../spool/records.js';
-import { nameFromQueueFile, type Queued } from './queues.js';
-import { startRun } from './runs.js';
+import { claimHead, takeHead } from './queue.js';
+import type { Queued } from './queue-mirror.js';
+import { abandonClaim, loseRun, registerClaim, startRun } from './runs.js';
+import type { Run } from './run-phase.js';
 import type { ServerState, WorkerPeer } from './state.js';
 import { pickPair } from './verify-pairing.js';
 
-/**
- * Puts a job on its platform's queue unless it already waits there (a job is
- * never queued twice). `front` is for run-now and for requeued runs. One
- * build of a verify group (`group`) is never queued twice either, beside
- * the group's other builds. Returns false when it was already queued.
- */
-export function enqueueJob(state: ServerState, job: Job, opts: { front: boolean; retries?: number; group?: GroupTag }): Promise<boolean> {
-  return state.exclusive(async () => {
-    const g = opts.group;
-    if (g ? state.queues.hasMember(job.platform, g.id, g.index) : state.queues.has(job.platform, job.name) || state.claiming.has(`${job.platform}/${job.name}`)) return false;
-    const item: QueueItem = { version: 1, job, queued: new Date().toISOString(), retries: opts.retries ?? 0, ...(g ? { group: g } : {}) };
-    const head = state.queues.list(job.platform)[0]?.file;
-    const file = await state.spool.enqueue(item, opts.front ? { front: true, head } : { front: false });
-    state.queues.add(job.platform, { file, name: job.name });
-    log('info', `queued ${job.name}${g ? ` (verify build ${g.index} of ${g.of})` : ''} on ${job.platform}${opts.front ? ' (front)' : ''}`);
-    return true;
-  });
+/** Registers a connected worker (its session checked its hello); false when its platform is dropped and it was refused. */
+export function connectWorker(state: ServerState, w: WorkerPeer): boolean {
+  if (state.dropped.has(w.facts.platform)) {
+    const p = w.facts.platform;
+    w.link.refuse(`platform ${p} is dropped on this server (undrop-platform ${p} to accept it again)`, 'platform_dropped');
+    return false;
+  }
+  state.workers.set(w.id, w);
+  state.events.emit('worker_connected', { worker: w });
+  return true;
 }
 
-/** Removes a job from a platform's queue; false when it was not queued. */
-export function unqueueJob(state: ServerState, platform: string, name: string): Promise<boolean> {
-  return state.exclusive(async () => {
-    const q = state.queues.list(platform).find((e) => e.name === name);
-    if (!q) return false;
-    state.queues.remove(platform, q.file);
-    await state.spool.removeQueued(platform, q.file);
-    return true;
-  });
+/** Forgets a worker whose connection ended; its current run is lost (and requeued within the retries). */
+export async function disconnectWorker(state: ServerState, w: WorkerPeer, why: string): Promise<void> {
+  state.workers.delete(w.id);
+  w.waiting = false;
+  const run = w.runId ? state.runs.get(w.runId) : undefined;
+  if (run) await loseRun(state, run, `worker lost: ${why}`);
+  state.events.emit('worker_lost', { worker: w, why });
 }
 
-/** Marks a worker as waiting for a job and tries to give it one. */
+function droppedMessage(platform: string): string {
+  return `platform ${platform} was dropped on this server (undrop-platform ${platform} to accept it again)`;
+}
+
+/** Tells a worker of a dropped platform so, and closes it (its program exits 123). */
+export function refuseDropped(w: WorkerPeer): void {
+  w.waiting = false;
+  w.link.refuse(droppedMessage(w.facts.platform), 'platform_dropped');
+}
+
+/** Marks a worker as waiting for a job and tries to give it one; a worker of a dropped platform is told and closed. */
 export function workerWaits(state: ServerState, w: WorkerPeer): void {
+  if (w.runId !== null) return;
+  if (state.dropped.has(w.facts.platform)) return refuseDropped(w);
   w.waiting = true;
   void dispatch(state, w.facts.platform);
 }
@@ -58,55 +60,47 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
       // Usually the head and the first waiting worker; a verify build waits for a worker other than its group's (verify-pairing.ts).
       const pair = pickPair(state, platform);
       if (!pair) return;
-      const { worker, head } = pair;
-      state.queues.remove(platform, head.file);
+      const { worker } = pair;
+      const head = takeHead(state, platform, pair.head)!;
       worker.waiting = false;
-      // Until the claim is done the job is neither queued nor running: `claiming` keeps it from being queued twice.
-      const key = `${platform}/${head.name}${head.group ? `@${head.group.id}.${head.group.index}` : ''}`;
-      state.claiming.add(key);
-      void claimFor(state, platform, head, worker)
-        .catch((e) => {
-          log('error', `cannot start ${head.name} on ${platform}: ${reason(e)}; the next start requeues it`);
-          worker.conn.destroy();
-        })
-        .finally(() => state.claiming.delete(key));
+      void claimFor(state, platform, head, worker).catch((e) => {
+        log('error', `cannot start ${head.name} on ${platform}: ${reason(e)}`);
+        worker.link.drop();
+      });
     }
   });
 }
 
 /** Claims one paired queue head for its worker and starts the run; a head gone meanwhile frees the worker again. */
 async function claimFor(state: ServerState, platform: string, head: Queued, worker: WorkerPeer): Promise<void> {
-  const runId = randomUUID();
+  let run = null as Run | null;
   let record;
   try {
-    record = await state.spool.claim(platform, head.file, (item) => ({
-      version: 1,
-      run_id: runId,
-      job: item.job,
-      retries: item.retries,
-      queued: item.queued,
-      started: new Date().toISOString(),
-      worker: { id: worker.id, peer: worker.conn.peer, facts: worker.facts },
-      ...(item.group ? { group: item.group } : {}),
-    }));
+    record = await claimHead(state, platform, head, (item, runId) => {
+      const r = {
+        version: 1 as const,
+        run_id: runId,
+        job: item.job,
+        retries: item.retries,
+        queued: item.queued,
+        started: new Date().toISOString(),
+        worker: { id: worker.id, peer: worker.peer, facts: worker.facts },
+        ...(item.group ? { group: item.group } : {}),
+      };
+      run = registerClaim(state, r, worker);
+      return r;
+    });
   } catch (e) {
-    log('error', `cannot claim queue/${platform}/${head.file}: ${reason(e)}; it stays queued`, runId);
-    state.queues.add(platform, head);
-    if (!worker.conn.isClosed) worker.waiting = true;
+    if (run) abandonClaim(state, run);
+    log('error', `cannot claim queue/${platform}/${head.file}: ${reason(e)}; it stays queued`);
+    if (!worker.link.isClosed) worker.waiting = true;
     return;
   }
-  if (!record) {
-    if (!worker.conn.isClosed) worker.waiting = true;
+  if (!record || !run) {
+    if (run) abandonClaim(state, run);
+    if (!worker.link.isClosed) worker.waiting = true;
     return dispatch(state, platform);
   }
-  if (worker.conn.isClosed) log('warn', `worker ${worker.id} left while ${record.job.name} was being claimed`, runId);
-  await startRun(state, record, worker);
-}
-
-/** Resolves the job name of a queue file we did not write ourselves (a hand edit). */
-export async function nameOfQueueFile(state: ServerState, platform: string, file: string): Promise<string | null> {
-  const fromName = nameFromQueueFile(file);
-  if (fromName) return fromName;
-  const item = await state.spool.readQueued(platform, file);
-  return item ? item.job.name : null;
+  if (worker.link.isClosed) log('warn', `worker ${worker.id} left while ${head.name} was being claimed`, record.run_id);
+  await startRun(state, run);
 }

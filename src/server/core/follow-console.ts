@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import type { Outcome } from '../../protocol/types.js';
 import type { ConsoleLine } from '../../spool/records.js';
-import type { RunState, ServerState } from './state.js';
+import type { Run } from './run-phase.js';
+import type { ServerState } from './state.js';
 
 const CHUNK = 64 * 1024;
 /** What a follower reads at once: fewer, bigger reads and writes for an observer that is behind. */
@@ -12,7 +13,7 @@ const BLOCK = 256 * 1024;
  * result's file; null for an unknown run id. `path()` is asked again when
  * the file is opened, since a run that ends moves from running/ to results/.
  */
-export function locateConsole(state: ServerState, runId: string): { path: () => string; live: RunState | null } | null {
+export function locateConsole(state: ServerState, runId: string): { path: () => string; live: Run | null } | null {
   const live = state.runs.get(runId) ?? null;
   if (!live && !state.results.has(runId)) return null;
   const path = () => {
@@ -134,7 +135,10 @@ export async function followConsoleBlocks(
   const where = locateConsole(state, runId);
   if (!where) return null;
   const { live } = where;
-  let ended = !live || live.done;
+  // A live run (even one being stored) ends with its run_ended event: only then is every line on
+  // disk and the file in its final place, so the last read comes after it (an observer that
+  // attaches as the run ends still gets the last lines and the outcome).
+  let ended = !live;
   let outcome: Outcome | null = null;
   let wake: (() => void) | null = null;
   const poke = () => {
@@ -142,13 +146,15 @@ export async function followConsoleBlocks(
     wake = null;
     w?.();
   };
-  const onStored = (o: Outcome) => {
-    outcome = o;
-    ended = true;
-    poke();
-  };
-  live?.console.on('grew', poke);
-  live?.console.on('stored', onStored);
+  const offOutput = live ? state.events.on('run_output', (e) => (e.runId === runId ? poke() : undefined)) : () => undefined;
+  const offEnded = live
+    ? state.events.on('run_ended', (e) => {
+        if (e.runId !== runId) return;
+        outcome = e.outcome;
+        ended = true;
+        poke();
+      })
+    : () => undefined;
   signal?.addEventListener('abort', poke);
   const reader = new ConsoleReader(where.path);
   try {
@@ -168,8 +174,8 @@ export async function followConsoleBlocks(
     return { outcome };
   } finally {
     await reader.close();
-    live?.console.off('grew', poke);
-    live?.console.off('stored', onStored);
+    offOutput();
+    offEnded();
     signal?.removeEventListener('abort', poke);
   }
 }

@@ -3,6 +3,11 @@ import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import type { ServerState } from './state.js';
 
+/** Subscribes retention to the core: with --keep N, each stored run may remove its job's oldest results. */
+export function keepNewestResults(state: ServerState): void {
+  if (state.config.keep > 0) state.events.on('run_stored', ({ result }) => pruneResults(state, result.job.name));
+}
+
 /**
  * Keeps the newest `--keep` results of a job and removes the older ones
  * safely: each is renamed into tmp/ first (atomic: it is either still a

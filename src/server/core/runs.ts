@@ -1,23 +1,23 @@
-import { Writable } from 'node:stream';
 import type { ArtifactInfo, Outcome } from '../../protocol/types.js';
 import { describeOutcome } from '../../protocol/types.js';
-import type { Connection } from '../../protocol/connection.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import type { ResultRecord, RunRecord } from '../../spool/records.js';
 import { ConsoleLog } from './console-log.js';
-import { enqueueJob } from './dispatch.js';
-import { pruneResults } from './retention.js';
-import { countFinishedRun } from '../http/metrics.js';
-import { admitArtifact, admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
-import type { RunState, ServerState, WorkerPeer } from './state.js';
-import { afterRunStored, beforeRunStored } from '../uploads/upload.js';
-import { groupMemberStored } from './verify.js';
+import { admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
+import { enqueueJob } from './queue.js';
+import { askStopWhileClaiming, isActive, toLeftForRestart, toRunning, toStopping, toStored, toStoring, type Run } from './run-phase.js';
+import type { ServerState, WorkerPeer } from './state.js';
 
-// The running table: a run starts when a worker gets its job and ends
-// exactly once, either with the worker's job_finished or as lost (connection
+// The run lifecycle (phases and their transitions: run-phase.ts). A run is
+// registered while its claim is in progress, runs once its job is sent, and
+// ends exactly once: with the worker's job_finished, or as lost (connection
 // gone, heartbeats stopped, timeout). Messages for any other run id are from
-// a stale attempt and are rejected.
+// a stale attempt and are rejected. What happens is told through
+// state.events; metrics, uploads, retention and observers subscribe.
+
+/** Longest timer Node keeps (about 24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The result record of an attempt that ends now. */
 export function resultOf(record: RunRecord, outcome: Outcome, artifacts: ArtifactInfo[], consoleLines: number): ResultRecord {
@@ -35,46 +35,70 @@ export function resultOf(record: RunRecord, outcome: Outcome, artifacts: Artifac
   };
 }
 
-/** Starts tracking a claimed run and sends the job to its worker. */
-export async function startRun(state: ServerState, record: RunRecord, worker: WorkerPeer): Promise<void> {
-  const console = new ConsoleLog(state.spool.consolePath(record.run_id));
-  await console.open();
-  const run: RunState = { record, worker, console, artifacts: [], deadline: null, stop: null, usage: newUsage(), done: false };
+/** Registers a run whose claim is in progress (phase claiming): it is listed, and a cancel now is kept for when it runs. */
+export function registerClaim(state: ServerState, record: RunRecord, worker: WorkerPeer): Run {
+  const run: Run = { record, worker, console: null, artifacts: [], usage: newUsage(), phase: { kind: 'claiming', stopAsked: null } };
   state.runs.set(record.run_id, run);
-  worker.runId = record.run_id;
-  const timeoutMs = record.job.timeout_s * 1000;
-  run.deadline = setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs);
-  log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
+  return run;
+}
+
+/** Forgets a run whose claim did not happen (the job was gone, or the claim failed and the job went back). */
+export function abandonClaim(state: ServerState, run: Run): void {
+  toStored(run, null);
+  state.runs.delete(run.record.run_id);
+}
+
+/** Starts a claimed run: opens its console, arms its timeout and sends the job to its worker. */
+export async function startRun(state: ServerState, run: Run): Promise<void> {
+  const { record, worker } = run;
+  const console = new ConsoleLog(state.spool.consolePath(record.run_id));
   try {
-    await worker.conn.send({ type: 'job', run_id: record.run_id, job: record.job });
+    await console.open();
   } catch (e) {
-    void loseRun(state, run, `worker lost before it got the job: ${reason(e)}`);
+    log('error', `cannot open the console of ${record.job.name}: ${reason(e)}`, record.run_id);
+    return void endRun(state, run, { kind: 'failed', message: `cannot open the console ${console.path}: ${reason(e)}` }, true, true);
   }
+  if (state.stopping) return leaveForRestart(state, run, console);
+  const timeoutMs = Math.min(record.job.timeout_s * 1000, MAX_TIMER_MS);
+  const stopAsked = run.phase.kind === 'claiming' ? run.phase.stopAsked : null;
+  toRunning(run, console, setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs));
+  console.on('grew', () => state.events.emit('run_output', { runId: record.run_id }));
+  worker.runId = record.run_id;
+  log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
+  state.events.emit('run_started', { run });
+  try {
+    await worker.link.sendJob(record.run_id, record.job);
+  } catch (e) {
+    return loseRun(state, run, `worker lost before it got the job: ${reason(e)}`);
+  }
+  if (stopAsked) stopRun(state, run, stopAsked.why, stopAsked.requeue);
 }
 
 /**
  * Asks the worker to stop a run (kill its process group): at its timeout
  * (requeued within the retries) or on `cancel` (not requeued). If the worker
- * does not report within the grace period, the run is recorded as lost.
+ * does not report within the grace period, the run is recorded as lost. A
+ * run still being claimed is stopped as soon as it runs; a run already
+ * stopping or ending is left alone.
  */
-export function stopRun(state: ServerState, run: RunState, why: string, requeue: boolean): void {
-  if (run.done || run.stop) return;
-  run.stop = { why, requeue };
-  if (run.deadline) clearTimeout(run.deadline);
-  log('warn', `${run.record.job.name}: ${why}; stopping it on worker ${run.worker.id}`, run.record.run_id);
-  run.worker.conn.send({ type: 'cancel', run_id: run.record.run_id, reason: why }).catch(() => undefined);
-  run.deadline = setTimeout(() => {
-    run.worker.conn.destroy();
+export function stopRun(state: ServerState, run: Run, why: string, requeue: boolean): void {
+  if (run.phase.kind === 'claiming') return askStopWhileClaiming(run, why, requeue);
+  if (run.phase.kind !== 'running') return;
+  const grace = setTimeout(() => {
+    run.worker.link.drop();
     const late = `${why}; the worker did not stop it within ${state.config.killGraceS} s`;
     if (requeue) void loseRun(state, run, late);
-    else void endRun(state, run, { kind: 'failed', message: late }, false);
+    else void endRun(state, run, { kind: 'failed', message: late }, false, true);
   }, state.config.killGraceS * 1000);
+  toStopping(run, why, requeue, grace);
+  log('warn', `${run.record.job.name}: ${why}; stopping it on worker ${run.worker.id}`, run.record.run_id);
+  run.worker.link.sendCancel(run.record.run_id, why);
 }
 
 /** The run a worker may report on, or null (stale attempt, or not its run). */
-export function ownRun(state: ServerState, w: WorkerPeer, runId: string): RunState | null {
+export function ownRun(state: ServerState, w: WorkerPeer, runId: string): Run | null {
   const run = state.runs.get(runId);
-  if (!run || run.done || run.worker !== w) {
+  if (!run || (run.phase.kind !== 'running' && run.phase.kind !== 'stopping') || run.worker !== w) {
     log('warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
     return null;
   }
@@ -82,107 +106,81 @@ export function ownRun(state: ServerState, w: WorkerPeer, runId: string): RunSta
 }
 
 /** Stores one output line of a run, up to the console limit (then one notice, and the rest is dropped). */
-export function recordOutput(state: ServerState, run: RunState, t: number, line: string): void {
+export function recordOutput(state: ServerState, run: Run, t: number, line: string): void {
   const admit = admitConsoleLine(state.config.limits, run.usage, line);
-  if (admit === 'keep') run.console.append({ t, line });
+  if (admit === 'keep') run.console?.append({ t, line });
   else if (admit === 'last') {
     log('warn', `${run.record.job.name}: ${run.usage.exceeded}; further output discarded`, run.record.run_id);
-    run.console.append({ t, line: `builder-server: ${run.usage.exceeded}; further output discarded` });
+    run.console?.append({ t, line: `builder-server: ${run.usage.exceeded}; further output discarded` });
   }
-}
-
-/** Streams one announced artifact from the worker's connection into the run's directory (or discards it for a stale run). */
-export async function receiveArtifact(state: ServerState, run: RunState | null, conn: Connection, a: ArtifactInfo): Promise<void> {
-  if (!run) {
-    await conn.readRaw(a.size, discard());
-    return;
-  }
-  const before = run.usage.exceeded;
-  const over = admitArtifact(state.config.limits, run.usage, a);
-  if (over) {
-    // Said once per run; the bytes are read and dropped so the worker's stream stays in step.
-    if (!before) {
-      log('warn', `artifact ${a.path} refused: ${over}; the run's later artifacts are discarded`, run.record.run_id);
-      run.console.append({ t: 0, line: `builder-server: artifact ${a.path} refused: ${over}; later artifacts are discarded` });
-    }
-    await conn.readRaw(a.size, discard());
-    return;
-  }
-  let target;
-  try {
-    target = await state.spool.openArtifact(run.record.run_id, a.path, a.mode);
-  } catch (e) {
-    log('warn', `artifact refused: ${reason(e)}`, run.record.run_id);
-    run.console.append({ t: 0, line: `builder-server: artifact refused: ${reason(e)}` });
-    await conn.readRaw(a.size, discard());
-    return;
-  }
-  // A write error (disk full) may come after write() accepted the bytes: remember it, never let it crash the server.
-  let writeError: Error | null = null;
-  target.stream.on('error', (e: Error) => (writeError ??= e));
-  try {
-    await conn.readRaw(a.size, target.stream);
-    await new Promise<void>((resolve, reject) => target.stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  } catch (e) {
-    target.stream.destroy();
-    if (conn.isClosed) throw e;
-    writeError ??= e as Error;
-  }
-  if (writeError) {
-    log('error', `cannot store artifact ${a.path}: ${reason(writeError)}`, run.record.run_id);
-    run.console.append({ t: 0, line: `builder-server: cannot store artifact ${a.path}: ${reason(writeError)}` });
-    return;
-  }
-  run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777, sha256: target.stream.sha256() });
-}
-
-function discard(): Writable {
-  return new Writable({ write: (_c, _e, cb) => cb() });
 }
 
 /** Records the worker's job_finished: the run is stored as a result. */
-export async function finishRun(state: ServerState, run: RunState, outcome: Outcome): Promise<void> {
-  if (run.done) return;
+export async function finishRun(state: ServerState, run: Run, outcome: Outcome): Promise<void> {
+  const p = run.phase;
+  if (p.kind !== 'running' && p.kind !== 'stopping') return;
   // A run the server stopped is recorded as such, whatever signal it died of: a timeout is retried, a cancel is not.
-  if (run.stop?.requeue) return loseRun(state, run, run.stop.why);
-  if (run.stop) outcome = { kind: 'failed', message: run.stop.why };
-  await endRun(state, run, limitedOutcome(run.usage, outcome), false);
+  if (p.kind === 'stopping' && p.requeue) return loseRun(state, run, p.why);
+  if (p.kind === 'stopping') outcome = { kind: 'failed', message: p.why };
+  await endRun(state, run, limitedOutcome(run.usage, outcome), false, false);
 }
 
-/** Records a run as lost (worker gone, no heartbeat, timeout) and requeues its job unless its retries are used up. */
-export async function loseRun(state: ServerState, run: RunState, why: string): Promise<void> {
-  if (run.done) return;
-  if (state.stopping) return leaveForRestart(state, run);
+/** Records a run as lost (worker gone, no heartbeat, timeout) and requeues its job unless its retries are used up or its platform was dropped. */
+export async function loseRun(state: ServerState, run: Run, why: string): Promise<void> {
+  if (!isActive(run)) return;
+  if (state.stopping) return leaveForRestart(state, run, run.console);
   const { job, retries } = run.record;
-  const retry = retries < state.config.retries && !state.dropped.has(job.platform) && !state.stopping;
-  const message = retry ? why : `${why} (gave up after ${retries + 1} attempts; waits for its next due time)`;
-  await endRun(state, run, { kind: 'failed', message }, retry);
+  const dropped = state.dropped.has(job.platform);
+  const retry = retries < state.config.retries && !dropped;
+  const message = retry
+    ? why
+    : dropped
+      ? `${why} (not requeued: platform ${job.platform} is dropped)`
+      : `${why} (gave up after ${retries + 1} attempts; waits for its next due time)`;
+  await endRun(state, run, { kind: 'failed', message }, retry, true);
+}
+
+/** Stops the timers of every run: the server is stopping and runs stay in running/ for the next start. */
+export function freezeRuns(state: ServerState): void {
+  for (const run of state.runs.values()) {
+    if (run.phase.kind === 'running') clearTimeout(run.phase.deadline);
+    if (run.phase.kind === 'stopping') clearTimeout(run.phase.grace);
+  }
 }
 
 /**
  * A run cut off by the server's own shutdown is not the job's fault: it stays
  * in running/ as it is, and the next start requeues it (load.ts recoverRun).
  */
-async function leaveForRestart(state: ServerState, run: RunState): Promise<void> {
-  run.done = true;
-  if (run.deadline) clearTimeout(run.deadline);
-  await run.console.close().catch(() => undefined);
+async function leaveForRestart(state: ServerState, run: Run, console: ConsoleLog | null): Promise<void> {
+  toLeftForRestart(run);
+  if (run.worker.runId === run.record.run_id) run.worker.runId = null;
+  await console?.close().catch(() => undefined);
   state.runs.delete(run.record.run_id);
   log('info', `${run.record.job.name} left in running/ for the next start (the server is stopping)`, run.record.run_id);
-  run.console.emit('stored', null);
+  state.events.emit('run_ended', { runId: run.record.run_id, outcome: null });
 }
 
-async function endRun(state: ServerState, run: RunState, outcome: Outcome, requeue: boolean): Promise<void> {
-  run.done = true;
-  if (run.deadline) clearTimeout(run.deadline);
+/**
+ * Ends an attempt: requeues its job if asked, stores its result (a lost
+ * attempt's artifacts are removed first: they may be partial, and nothing
+ * may serve them) and tells the subscribers.
+ */
+async function endRun(state: ServerState, run: Run, outcome: Outcome, requeue: boolean, lost: boolean): Promise<void> {
+  toStoring(run, outcome, requeue);
   const { record } = run;
   const id = record.run_id;
   if (run.worker.runId === id) run.worker.runId = null;
   try {
-    await run.console.close();
+    await run.console?.close();
   } catch (e) {
     log('error', `console of ${record.job.name} could not be written: ${reason(e)}`, id);
   }
+  const ended = (o: Outcome | null) => {
+    state.runs.delete(id);
+    toStored(run, o);
+    state.events.emit('run_ended', { runId: id, outcome: o });
+  };
   if (requeue) {
     try {
       await enqueueJob(state, record.job, { front: true, retries: record.retries + 1, ...(record.group ? { group: record.group } : {}) });
@@ -190,28 +188,31 @@ async function endRun(state: ServerState, run: RunState, outcome: Outcome, reque
       log('warn', `${record.job.name} requeued on ${record.job.platform} (attempt ${record.retries + 2})`, id);
     } catch (e) {
       log('error', `cannot requeue ${record.job.name}: ${reason(e)}; it is requeued at the next start`, id);
-      state.runs.delete(id);
-      run.console.emit('stored', null);
-      return;
+      return ended(null);
     }
   }
-  const result = resultOf(record, outcome, run.artifacts, run.console.lines);
-  // Only a final run is a build of its verify group; a requeued attempt is not.
-  if (!requeue && record.group) result.group = record.group;
-  // An attempt that is retried is not a finished run: only final results are uploaded.
-  const upload = requeue ? null : await beforeRunStored(state, result);
+  let artifacts = run.artifacts;
+  if (lost && artifacts.length + run.usage.artifacts > 0) {
+    try {
+      await state.spool.dropArtifacts(id);
+      artifacts = [];
+    } catch (e) {
+      log('error', `cannot remove the artifacts of a lost attempt of ${record.job.name}: ${reason(e)}`, id);
+    }
+  }
+  const result = resultOf(record, outcome, artifacts, run.console?.lines ?? 0);
+  // An attempt that is retried is not a finished run: only final results are uploaded, and only they are builds of a verify group.
+  const final = !requeue;
+  if (final && record.group) result.group = record.group;
+  await state.events.emitAndWait('run_storing', { result, final });
   try {
     const where = await state.spool.finishRun(result);
     state.results.set(id, record.job.name);
-    countFinishedRun(state, result);
-    if (result.group) void groupMemberStored(state, result);
     log(outcome.kind === 'failed' ? 'warn' : 'info', `${record.job.name} finished: ${describeOutcome(outcome)}; stored in ${where}`, id);
-    if (state.config.keep > 0) await pruneResults(state, record.job.name);
-    if (!requeue) void afterRunStored(state, result, where, upload);
+    await state.events.emitAndWait('run_stored', { result, where, final });
   } catch (e) {
     // Left in running/: the next start finishes or requeues it.
     log('error', `cannot store the result of ${record.job.name} in ${state.spool.path('running', id)}: ${reason(e)}`, id);
   }
-  state.runs.delete(id);
-  run.console.emit('stored', outcome);
+  ended(outcome);
 }

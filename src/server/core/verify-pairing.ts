@@ -1,5 +1,5 @@
 import { mayBuild, type Builder } from '../../verify/pick-builder.js';
-import type { Queued } from './queues.js';
+import type { Queued } from './queue-mirror.js';
 import type { ServerState, WorkerPeer } from './state.js';
 import { builderOf, noteBuilder, verifyOf } from './verify-state.js';
 
@@ -10,7 +10,7 @@ import { builderOf, noteBuilder, verifyOf } from './verify-state.js';
  * over, so it never holds up the jobs behind it. Notes who builds a member.
  */
 export function pickPair(state: ServerState, platform: string): { worker: WorkerPeer; head: Queued } | null {
-  const waiting = [...state.workers.values()].filter((w) => w.waiting && w.facts.platform === platform && !w.conn.isClosed);
+  const waiting = [...state.workers.values()].filter((w) => w.waiting && w.facts.platform === platform && !w.link.isClosed);
   if (waiting.length === 0) return null;
   const v = verifyOf(state);
   let hosts: string[] | null = null;

@@ -6,7 +6,7 @@ import { log } from '../../shared/log.js';
 import { listGroups, putGroup, readGroup, type GroupMember, type GroupRecord } from '../../spool/groups.js';
 import type { GroupTag, ResultRecord } from '../../spool/records.js';
 import { settleMember } from '../../verify/group-outcome.js';
-import { enqueueJob } from './dispatch.js';
+import { enqueueJob, unqueueBuilds as takeBuilds } from './queue.js';
 import { jobsOf } from './jobs.js';
 import type { ServerState } from './state.js';
 import { noteBuilder, verifyOf } from './verify-state.js';
@@ -19,7 +19,8 @@ import { noteBuilder, verifyOf } from './verify-state.js';
  *   2. pickPair gives a build only to a worker that may build it (another
  *      process, another host when the platform has one) and notes who;
  *   3. each build is a normal run; when its final run is stored (not an
- *      attempt that is requeued) groupMemberStored records it in the group;
+ *      attempt that is requeued: the run_stored event's `final`),
+ *      groupMemberStored records it in the group;
  *   4. with the last member the group is decided (reproducible, differs,
  *      incomplete); the status page and /metrics read the groups in memory.
  * A crash anywhere is recovered by loadGroups at start: members whose
@@ -65,7 +66,7 @@ function sha256(text: string): string {
  * written first, so a crash before the builds are queued is repaired at start.
  */
 export async function enqueueGroup(state: ServerState, job: Job, n: number, opts: { front: boolean }): Promise<boolean> {
-  if (state.queues.has(job.platform, job.name) || state.claiming.has(`${job.platform}/${job.name}`)) return false;
+  if (state.queues.has(job.platform, job.name) || state.queues.isClaiming(job.platform, job.name)) return false;
   const id = randomUUID();
   const members: GroupMember[] = Array.from({ length: n }, (_, i) => ({ index: i + 1, run_id: null, worker: null, outcome: null, finished: null, artifacts: [] }));
   const g: GroupRecord = {
@@ -119,6 +120,13 @@ function updateGroup(state: ServerState, id: string, fn: (g: GroupRecord) => Gro
     });
   v.chains.set(id, settled);
   return settled;
+}
+
+/** Subscribes to stored runs: each final build of a verify group is recorded in its group (not awaited: the run's end does not wait for the group record). */
+export function recordBuilds(state: ServerState): void {
+  state.events.on('run_stored', ({ result, final }) => {
+    if (final && result.group) void groupMemberStored(state, result);
+  });
 }
 
 /** Records a stored final run of a verify build in its group (and decides the group with its last build). */
@@ -192,14 +200,7 @@ async function repairMember(state: ServerState, g: GroupRecord, index: number, r
  * Returns how many were removed.
  */
 export async function unqueueBuilds(state: ServerState, platform: string, name: string, why: string): Promise<number> {
-  const removed = await state.exclusive(async () => {
-    const builds = state.queues.list(platform).filter((q) => q.name === name && q.group);
-    for (const q of builds) {
-      state.queues.remove(platform, q.file);
-      await state.spool.removeQueued(platform, q.file);
-    }
-    return builds;
-  });
+  const removed = await takeBuilds(state, platform, name);
   for (const q of removed) await groupMemberRemoved(state, q.group!, `never built: ${why}`);
   return removed.length;
 }

@@ -3,7 +3,7 @@ import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { recordText } from '../../spool/atomic.js';
 import { dispatch } from './dispatch.js';
-import { recheckQueued, rescanQueue } from './load.js';
+import { queuePlatforms, recheckQueued, rescanQueue } from './queue.js';
 import { tick } from './scheduler.js';
 import type { ServerState } from './state.js';
 
@@ -64,7 +64,7 @@ export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.r
     });
   // `rescan`: false at start, when loadState lists every queue right after.
   const scanPlatforms = async (rescan: boolean) => {
-    for (const p of await state.spool.queuePlatforms()) {
+    for (const p of await queuePlatforms(state)) {
       if (!watchers.has(`queue/${p}`)) {
         watchQueue(p);
         if (!rescan) continue;

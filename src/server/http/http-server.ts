@@ -5,6 +5,7 @@ import type net from 'node:net';
 import { BuilderError, reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { observeAtomicWrites } from '../../spool/atomic.js';
+import type { ServerConfig } from '../config/server-config.js';
 import type { ServerState } from '../core/state.js';
 import { uploadInfo } from '../uploads/upload.js';
 import { AUTH_FAIL_DELAY_MS, sameSecret } from '../sessions/auth.js';
@@ -116,7 +117,7 @@ async function route(state: ServerState, listening: () => boolean, token: string
  * live console (SSE), artifacts, /metrics and /healthz. `listening` tells
  * /healthz whether the protocol listener still accepts connections.
  */
-export async function startHttp(state: ServerState, at: HttpAddress, listening: () => boolean): Promise<StatusServer> {
+export async function startHttp(state: ServerState<ServerConfig>, at: HttpAddress, listening: () => boolean): Promise<StatusServer> {
   const metrics = metricsOf(state);
   const token = pageToken(at, state.config.security.clientToken);
   observeAtomicWrites((s) => metrics.spoolWrite.observe(s));

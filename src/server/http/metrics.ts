@@ -6,8 +6,9 @@ import { decidedSince, jobsDiffering } from '../core/verify.js';
 
 // The server's Prometheus metrics. Gauges are read from ServerState when
 // /metrics is scraped; counters and histograms count since the server
-// started: finished runs are fed by runs.ts (countFinishedRun), spool write
-// durations by the writeAtomic hook the status server installs.
+// started: finished runs are counted from the core's run_stored event
+// (countStoredRuns), spool write durations by the writeAtomic hook the status
+// server installs.
 
 /** A cumulative histogram with fixed upper bounds (seconds). */
 export class Histogram {
@@ -45,6 +46,11 @@ export function metricsOf(state: ServerState): Metrics {
   let m = registry.get(state);
   if (!m) registry.set(state, (m = new Metrics()));
   return m;
+}
+
+/** Subscribes the counters to the core: every stored run (final or requeued attempt) is counted. */
+export function countStoredRuns(state: ServerState): void {
+  state.events.on('run_stored', ({ result }) => countFinishedRun(state, result));
 }
 
 /** Counts a stored run: its outcome kind and its duration. */

@@ -57,7 +57,7 @@ export function renderOverview(state: ServerState, results: ResultSummary[], non
       esc(r.record.job.platform),
       `<span class="mono">${esc(r.worker.id)}</span> <span class="muted">${esc(r.worker.facts.hostname)}</span>`,
       timeCell(r.record.started, now),
-      `${badge(duration(now - Date.parse(r.record.started)), 'run')}${r.stop ? ` ${badge('stopping', 'warn')}` : ''}`,
+      `${badge(duration(now - Date.parse(r.record.started)), 'run')}${r.phase.kind === 'stopping' ? ` ${badge('stopping', 'warn')}` : ''}`,
       runLink(r.record.run_id, 'live console'),
     ]),
     'Nothing is running.',
@@ -70,7 +70,7 @@ export function renderOverview(state: ServerState, results: ResultSummary[], non
       return [
         `<span class="mono">${esc(w.id)}</span>`,
         esc(w.facts.platform),
-        `${esc(w.facts.hostname)} <span class="muted">${esc(w.conn.peer)}</span>`,
+        `${esc(w.facts.hostname)} <span class="muted">${esc(w.peer)}</span>`,
         `${esc(`${w.facts.os} ${w.facts.release} ${w.facts.arch}`)} <span class="muted">${w.facts.cpus} CPUs</span>`,
         timeCell(w.since, now),
         run ? runLink(run.record.run_id, run.record.job.name) : w.waiting ? badge('idle, waiting', 'muted') : '<span class="muted">—</span>',

@@ -6,11 +6,12 @@ import { BuilderError } from '../../shared/errors.js';
 import { confineArtifactPath } from '../../spool/paths.js';
 import type { ResultRecord } from '../../spool/records.js';
 import { ConsoleReader, locateConsole } from '../core/follow-console.js';
-import type { RunState, ServerState } from '../core/state.js';
+import type { Run } from '../core/run-phase.js';
+import type { ServerState } from '../core/state.js';
 import { storedResults } from './recent.js';
 
 /** A run the status pages can show: in progress, or stored in results/. */
-export type FoundRun = { kind: 'live'; run: RunState } | { kind: 'stored'; name: string; result: ResultRecord };
+export type FoundRun = { kind: 'live'; run: Run } | { kind: 'stored'; name: string; result: ResultRecord };
 
 /** Finds a run by id: running, or stored (also results/ entries the server did not store itself). */
 export async function findRun(state: ServerState, runId: string): Promise<FoundRun | null> {
@@ -25,7 +26,7 @@ export async function findRun(state: ServerState, runId: string): Promise<FoundR
 /** The console path of a found run. */
 export function consolePathOf(state: ServerState, runId: string, found: FoundRun): string | (() => string) {
   if (found.kind === 'stored') return state.spool.path('results', found.name, runId, 'console.ndjson');
-  return locateConsole(state, runId)?.path ?? found.run.console.path;
+  return locateConsole(state, runId)?.path ?? state.spool.consolePath(runId);
 }
 
 async function write(res: http.ServerResponse, text: string): Promise<void> {

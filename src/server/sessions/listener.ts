@@ -6,6 +6,7 @@ import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION } from '../../shared/version.js';
 import { checkHello, refuseHello, type Via } from './auth.js';
 import { runClientSession } from './client-session.js';
+import type { ServerConfig } from '../config/server-config.js';
 import type { ServerState } from '../core/state.js';
 import { openListeners, type Listening } from './transport.js';
 import { runWorkerSession } from './worker-session.js';
@@ -15,7 +16,7 @@ import { runWorkerSession } from './worker-session.js';
  * protocol version mismatch, a refused credential or silence gets one
  * failure line and a close; nothing a peer sends can crash the server.
  */
-export function listen(state: ServerState): Promise<Listening> {
+export function listen(state: ServerState<ServerConfig>): Promise<Listening> {
   const { ip, port, security, limits } = state.config;
   return openListeners({ ip, port, security, limits }, (socket: net.Socket, via: Via) => {
     const peer = via === 'unix' ? 'local socket' : `${socket.remoteAddress}:${socket.remotePort}`;
@@ -24,7 +25,7 @@ export function listen(state: ServerState): Promise<Listening> {
   });
 }
 
-async function greet(state: ServerState, conn: Connection, via: Via): Promise<void> {
+async function greet(state: ServerState<ServerConfig>, conn: Connection, via: Via): Promise<void> {
   const helloMs = state.config.limits.helloTimeoutMs;
   const timer = setTimeout(() => void conn.fail(`no hello within ${helloMs / 1000} s`, 'timeout'), helloMs);
   let hello;

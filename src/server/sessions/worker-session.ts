@@ -5,25 +5,36 @@ import type { WorkerFacts } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../../shared/version.js';
-import { workerWaits } from '../core/dispatch.js';
-import { finishRun, loseRun, ownRun, receiveArtifact, recordOutput } from '../core/runs.js';
-import type { ServerState, WorkerPeer } from '../core/state.js';
+import { artifactSink } from '../core/artifact-sink.js';
+import { connectWorker, disconnectWorker, workerWaits } from '../core/dispatch.js';
+import { finishRun, ownRun, recordOutput } from '../core/runs.js';
+import type { ServerState, WorkerLink, WorkerPeer } from '../core/state.js';
+
+/** The core's handle on this worker: the only way it reaches the connection. */
+function linkOf(conn: Connection): WorkerLink {
+  return {
+    get isClosed() {
+      return conn.isClosed;
+    },
+    sendJob: (runId, job) => conn.send({ type: 'job', run_id: runId, job }),
+    sendCancel: (runId, why) => void conn.send({ type: 'cancel', run_id: runId, reason: why }).catch(() => undefined),
+    refuse: (message, code) => void conn.fail(message, code),
+    drop: () => conn.destroy(),
+  };
+}
 
 /**
  * One worker's conversation, after its hello:
- *   1. welcome it (with the heartbeat period) and register it;
+ *   1. welcome it (with the heartbeat period) and register it with the core;
  *   2. read its lines: job_requested puts it on its platform's waiting list,
  *      output/artifact/job_finished report on its current run;
  *   3. send heartbeats, and treat 3 silent periods as a lost worker;
- *   4. on close or garbage, its current run is recorded as lost and requeued.
+ *   4. on close or garbage, the core records its current run as lost.
  */
 export async function runWorkerSession(state: ServerState, conn: Connection, facts: WorkerFacts): Promise<void> {
-  if (state.dropped.has(facts.platform)) {
-    await conn.fail(`platform ${facts.platform} is dropped on this server (undrop-platform ${facts.platform} to accept it again)`, 'platform_dropped');
-    return;
-  }
-  const w: WorkerPeer = { id: randomBytes(4).toString('hex'), conn, facts, since: new Date().toISOString(), runId: null, waiting: false };
-  state.workers.set(w.id, w);
+  const w: WorkerPeer = { id: randomBytes(4).toString('hex'), link: linkOf(conn), peer: conn.peer, facts, since: new Date().toISOString(), runId: null, waiting: false };
+  // A refused worker (dropped platform) has been sent its failure line; the connection closes behind it.
+  if (!connectWorker(state, w)) return;
   log('info', `worker ${w.id} connected from ${conn.peer}: ${facts.platform} on ${facts.hostname} (${facts.os} ${facts.release}, ${facts.cpus} CPUs)`);
   const hb = state.config.heartbeatMs;
   let lost = 'connection closed';
@@ -41,7 +52,7 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
       const m = decodeWorkerMessage(await conn.readLine());
       switch (m.type) {
         case 'job_requested':
-          if (w.runId === null) workerWaits(state, w);
+          workerWaits(state, w);
           break;
         case 'heartbeat':
           break;
@@ -50,14 +61,23 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
           if (run) recordOutput(state, run, m.t, m.line);
           break;
         }
-        case 'artifact':
-          await receiveArtifact(state, ownRun(state, w, m.run_id), conn, m);
+        case 'artifact': {
+          const sink = await artifactSink(state, ownRun(state, w, m.run_id), m);
+          try {
+            await conn.readRaw(m.size, sink.stream);
+          } catch (e) {
+            await sink.done(e);
+            if (conn.isClosed) throw e;
+            break;
+          }
+          await sink.done();
           break;
+        }
         case 'job_finished': {
           const run = ownRun(state, w, m.run_id);
           // why not awaited: storing takes several fsyncs, and the worker's next job_requested
-          // (right behind this line) need not wait for them; the run is marked done and the
-          // worker idle synchronously, and endRun logs its own storage errors.
+          // (right behind this line) need not wait for them; the run leaves its active phases and the
+          // worker is idle synchronously, and the core logs its own storage errors.
           if (run) void finishRun(state, run, m.outcome).catch((e) => log('error', `cannot store run: ${reason(e)}`, m.run_id));
           break;
         }
@@ -80,10 +100,7 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
   } finally {
     clearInterval(beat);
     conn.destroy();
-    state.workers.delete(w.id);
-    w.waiting = false;
-    const run = w.runId ? state.runs.get(w.runId) : undefined;
-    if (run && !run.done) await loseRun(state, run, `worker lost: ${lost}`);
+    await disconnectWorker(state, w, lost);
     log('info', `worker ${w.id} disconnected (${lost})`);
   }
 }

@@ -40,15 +40,35 @@ export const NO_UPLOAD: UploadConfig = { target: null, keepLocal: true, saveDer:
 
 const uploaders = new WeakMap<ServerState, Uploader>();
 
-/** Opens the outbox and, with --upload, resumes delivering what it holds. */
+/**
+ * Opens the outbox and, with --upload, resumes delivering what it holds.
+ * Subscribes to the core: a final run's outbox record is written while it is
+ * being stored (run_storing), its upload starts once it is (run_stored).
+ */
 export async function startUploads(state: ServerState, config: UploadConfig): Promise<() => void> {
   const uploader = new Uploader(state, await Outbox.open(state.spool), config);
   uploaders.set(state, uploader);
+  const prepared = new Map<string, OutboxRecord | null>();
+  const offStoring = state.events.on('run_storing', async ({ result, final }) => {
+    if (final) prepared.set(result.run_id, await beforeRunStored(state, result));
+  });
+  const offStored = state.events.on('run_stored', ({ result, where, final }) => {
+    if (!final) return;
+    const queued = prepared.get(result.run_id) ?? null;
+    prepared.delete(result.run_id);
+    void afterRunStored(state, result, where, queued);
+  });
+  const offEnded = state.events.on('run_ended', ({ runId }) => void prepared.delete(runId));
   if (config.target) {
     const waiting = await uploader.resume();
     log('info', `uploading finished runs to ${config.target.shown}${config.keepLocal ? ' (keeping local copies)' : ''}; ${waiting} waiting in the outbox`);
   }
-  return () => uploader.stop();
+  return () => {
+    offStoring();
+    offStored();
+    offEnded();
+    uploader.stop();
+  };
 }
 
 /**
@@ -57,7 +77,7 @@ export async function startUploads(state: ServerState, config: UploadConfig): Pr
  * cannot lose its upload (a crash before it lands is recovered as an
  * interrupted attempt, whose record load.ts drops). Never throws.
  */
-export async function beforeRunStored(state: ServerState, result: ResultRecord): Promise<OutboxRecord | null> {
+async function beforeRunStored(state: ServerState, result: ResultRecord): Promise<OutboxRecord | null> {
   const uploader = uploaders.get(state);
   if (!uploader) return null;
   try {
@@ -69,7 +89,7 @@ export async function beforeRunStored(state: ServerState, result: ResultRecord):
 }
 
 /** Called once a run is stored in results/: saves its DER blob and starts its upload, as configured. Never throws. */
-export async function afterRunStored(state: ServerState, result: ResultRecord, resultDir: string, queued: OutboxRecord | null): Promise<void> {
+async function afterRunStored(state: ServerState, result: ResultRecord, resultDir: string, queued: OutboxRecord | null): Promise<void> {
   const uploader = uploaders.get(state);
   if (!uploader) return;
   try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { memberFromQueueFile, nameFromQueueFile, Queues } from '../../../src/server/core/queues.js';
+import { Queues } from '../../../src/server/core/queue-mirror.js';
+import { parseQueueFile } from '../../../src/server/core/queue.js';
 
 test('queues keep file-name order whatever the insertion order, and adding twice is harmless', () => {
   const q = new Queues();
@@ -21,20 +22,25 @@ test('reconcile drops vanished files and reports new ones (hand edits)', () => {
   const { added, removed } = q.reconcile('p', ['0000000000000002-b.json', 'zz-hand.json']);
   assert.deepEqual(added, ['zz-hand.json']);
   assert.equal(removed, 1);
-  assert.equal(nameFromQueueFile('0000000000000002-b.json'), 'b');
-  assert.equal(nameFromQueueFile('zz-hand.json'), null);
+  assert.deepEqual(parseQueueFile('0000000000000002-b.json'), { key: 2, name: 'b' });
+  assert.equal(parseQueueFile('zz-hand.json'), null);
 });
 
 test('the builds of a verify group share the job name; their queue file names keep them apart', () => {
   const id = '11111111-2222-4333-8444-555555555555';
   const f1 = `0000000000000001-my.job_1@${id}.1.json`;
-  assert.equal(nameFromQueueFile(f1), 'my.job_1');
-  assert.deepEqual(memberFromQueueFile(f1), { id, index: 1 });
-  assert.equal(memberFromQueueFile('0000000000000001-my.job_1.json'), undefined);
+  assert.deepEqual(parseQueueFile(f1), { key: 1, name: 'my.job_1', group: { id, index: 1 } });
+  assert.deepEqual(parseQueueFile('0000000000000001-my.job_1.json'), { key: 1, name: 'my.job_1' });
   const q = new Queues();
-  q.add('p', { file: f1, name: 'my.job_1' });
-  q.add('p', { file: `0000000000000002-my.job_1@${id}.2.json`, name: 'my.job_1' });
+  q.add('p', { file: f1, name: 'my.job_1', group: { id, index: 1 } });
+  q.add('p', { file: `0000000000000002-my.job_1@${id}.2.json`, name: 'my.job_1', group: { id, index: 2 } });
   assert.ok(q.hasMember('p', id, 2));
   assert.ok(!q.hasMember('p', id, 3));
   assert.ok(q.has('p', 'my.job_1'), 'a plain run of the job is not queued beside its builds');
+  q.setClaiming('p', 'my.job_1', true);
+  q.setClaiming('p', 'my.job_1', true);
+  q.setClaiming('p', 'my.job_1', false);
+  assert.ok(q.isClaiming('p', 'my.job_1'), 'two builds claimed at once: one claim still in progress');
+  q.setClaiming('p', 'my.job_1', false);
+  assert.ok(!q.isClaiming('p', 'my.job_1'));
 });

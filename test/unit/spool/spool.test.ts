@@ -12,23 +12,17 @@ const job = (name: string) => ({ name, platform: 'p-1', script: '#!/bin/sh\n', t
 
 test('records are pretty-printed, versioned JSON that people can read', async () => {
   const spool = await fresh();
-  const file = await spool.enqueue({ version: 1, job: job('a'), queued: '2026-01-01T00:00:00.000Z', retries: 0 }, { front: false });
+  const file = '0000000000000001-a.json';
+  await spool.putQueued(file, { version: 1, job: job('a'), queued: '2026-01-01T00:00:00.000Z', retries: 0 });
   const text = readFileSync(spool.path('queue', 'p-1', file), 'utf8');
   assert.match(text, /^\{\n {2}"version": 1,/);
   assert.deepEqual(readdirSync(spool.path('tmp')), [], 'nothing is left in tmp/');
 });
 
-test('enqueue orders the back by time and the front before the current head', async () => {
-  const spool = await fresh();
-  const a = await spool.enqueue({ version: 1, job: job('a'), queued: '', retries: 0 }, { front: false });
-  const b = await spool.enqueue({ version: 1, job: job('b'), queued: '', retries: 0 }, { front: false });
-  const c = await spool.enqueue({ version: 1, job: job('c'), queued: '', retries: 0 }, { front: true, head: a });
-  assert.deepEqual(await spool.queueFiles('p-1'), [c, a, b]);
-});
-
 test('a claim is a rename: a job removed meanwhile is not claimed', async () => {
   const spool = await fresh();
-  const f = await spool.enqueue({ version: 1, job: job('a'), queued: '', retries: 0 }, { front: false });
+  const f = '0000000000000001-a.json';
+  await spool.putQueued(f, { version: 1, job: job('a'), queued: '', retries: 0 });
   await spool.removeQueued('p-1', f);
   const got = await spool.claim('p-1', f, () => ({ version: 1, run_id: 'r', job: job('a'), retries: 0, queued: '', started: '', worker: null as never }));
   assert.equal(got, null);

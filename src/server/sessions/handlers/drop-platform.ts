@@ -2,7 +2,8 @@ import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError } from '../../../shared/errors.js';
 import { log } from '../../../shared/log.js';
-import { unqueueJob } from '../../core/dispatch.js';
+import { refuseDropped } from '../../core/dispatch.js';
+import { unqueueJob } from '../../core/queue.js';
 import { knownPlatforms, setPlatform } from '../../core/platforms.js';
 import type { ServerState } from '../../core/state.js';
 
@@ -29,8 +30,7 @@ export async function handleDropPlatform(state: ServerState, conn: Connection, m
   for (const w of state.workers.values()) {
     if (w.facts.platform !== p || w.runId !== null) continue;
     told++;
-    w.waiting = false;
-    void w.conn.fail(`platform ${p} was dropped on this server (undrop-platform ${p} to accept it again)`, 'platform_dropped');
+    refuseDropped(w);
   }
   log('warn', `dropped platform ${p}: ${unqueued} queued jobs and ${entries.length} schedule entries removed, ${told} waiting workers told`);
   await conn.send({ type: 'success', message: `dropped ${p}: removed ${unqueued} queued jobs and ${entries.length} schedule entries; ${told} waiting workers told to exit` });

@@ -1,7 +1,8 @@
 import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError } from '../../../shared/errors.js';
-import { dispatch, enqueueJob, unqueueJob } from '../../core/dispatch.js';
+import { dispatch } from '../../core/dispatch.js';
+import { enqueueJob, unqueueJob } from '../../core/queue.js';
 import { jobsOf } from '../../core/jobs.js';
 import type { ServerState } from '../../core/state.js';
 import { enqueueGroup, unqueueBuilds } from '../../core/verify.js';

@@ -1,13 +1,8 @@
 import type { Connection } from '../../../protocol/connection.js';
 import type { InfoReply } from '../../../protocol/messages.js';
+import { queueDetails } from '../../core/queue.js';
 import type { ServerState } from '../../core/state.js';
 import { uploadInfo } from '../../uploads/upload.js';
-
-/** The queue time a file name of ours encodes (its order key is microseconds). */
-function queuedAt(file: string): string {
-  const m = /^(\d{16})-/.exec(file);
-  return m ? new Date(Math.floor(Number(m[1]) / 1000)).toISOString() : '';
-}
 
 /** Jobs listed per queue when the client gives no limit: a long queue is summarized by its count. */
 export const INFO_DEFAULT_LIMIT = 100;
@@ -27,11 +22,7 @@ export async function handleInfo(state: ServerState, conn: Connection, limit = I
         ...(e.template ? { template: `${e.template.name} ${e.template.opam_package}` } : {}),
         ...(e.verify ? { verify: e.verify } : {}),
       })),
-    queues: [...platforms].sort().map((platform) => {
-      const list = state.queues.list(platform);
-      const shown = limit > 0 && list.length > limit ? list.slice(0, limit) : list;
-      return { platform, paused: state.paused.has(platform), count: list.length, jobs: shown.map((q) => ({ name: q.name, queued: queuedAt(q.file), retries: 0 })) };
-    }),
+    queues: [],
     running: [...state.runs.values()].map((r) => ({
       run_id: r.record.run_id,
       name: r.record.job.name,
@@ -43,7 +34,7 @@ export async function handleInfo(state: ServerState, conn: Connection, limit = I
       id: w.id,
       platform: w.facts.platform,
       hostname: w.facts.hostname,
-      peer: w.conn.peer,
+      peer: w.peer,
       since: w.since,
       run_id: w.runId,
     })),
@@ -51,6 +42,9 @@ export async function handleInfo(state: ServerState, conn: Connection, limit = I
     paused: [...state.paused].sort(),
     problems: [...state.problems.values()],
   };
+  for (const platform of [...platforms].sort()) {
+    info.queues.push({ platform, paused: state.paused.has(platform), count: state.queues.list(platform).length, jobs: await queueDetails(state, platform, limit) });
+  }
   const upload = await uploadInfo(state);
   if (upload) info.upload = upload;
   await conn.send({ type: 'info_reply', info });

@@ -2,12 +2,13 @@ import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError } from '../../../shared/errors.js';
 import { observeRun } from '../observe.js';
+import { isActive } from '../../core/run-phase.js';
 import type { ServerState } from '../../core/state.js';
 
 /** `observe_latest`: observes the newest run (running first, else stored) of a job and/or platform. */
 export async function handleObserveLatest(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'observe_latest' }>): Promise<void> {
   const fits = (job: { name: string; platform: string }) => (!m.job || job.name === m.job) && (!m.platform || job.platform === m.platform);
-  const running = [...state.runs.values()].filter((r) => !r.done && fits(r.record.job)).sort((a, b) => b.record.started.localeCompare(a.record.started));
+  const running = [...state.runs.values()].filter((r) => isActive(r) && fits(r.record.job)).sort((a, b) => b.record.started.localeCompare(a.record.started));
   let runId: string | undefined = running[0]?.record.run_id;
   if (!runId) {
     const names = m.job ? [m.job] : [...new Set(state.results.values())];

@@ -2,7 +2,7 @@ import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError } from '../../../shared/errors.js';
 import { log } from '../../../shared/log.js';
-import { unqueueJob } from '../../core/dispatch.js';
+import { unqueueJob } from '../../core/queue.js';
 import type { ServerState } from '../../core/state.js';
 import { unqueueBuilds } from '../../core/verify.js';
 

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
-import type { TransportOptions } from '../protocol/transport.js';
-import { BuilderError, reason } from './errors.js';
-import { checkToken, readTokenFile, registerSecret } from './secrets.js';
+import type { TransportOptions } from './transport.js';
+import { BuilderError, reason } from '../shared/errors.js';
+import { checkToken, readTokenFile, registerSecret } from '../shared/secrets.js';
 
 /** The client's connection flags (their values are file paths). */
 export const CLIENT_TRANSPORT_FLAGS = ['token-file', 'tls-ca', 'socket'];

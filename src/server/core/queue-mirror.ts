@@ -1,25 +1,16 @@
 // The in-memory mirror of queue/<platform>/: file names in queue order and
-// the job name each holds. The spool stays the truth; `reconcile` makes the
-// mirror agree with a fresh directory listing after a hand edit.
+// the job name each holds, plus the jobs taken off a queue whose claim is in
+// progress. The spool stays the truth; `reconcile` makes the mirror agree
+// with a fresh directory listing after a hand edit. Only queue.ts changes it.
 
-/** One queued job as the server tracks it; `group` for one build of a verify group. */
+/** One queued job as the server tracks it; `queued` and `retries` once known (written by us, or read for info). */
 export interface Queued {
   file: string;
   name: string;
+  queued?: string;
+  retries?: number;
+  /** Set for one build of a verify group (its queue file name says which). */
   group?: { id: string; index: number };
-}
-
-const QUEUE_FILE_RE = /^\d{16}-([^@]+)(?:@([0-9a-f-]{36})\.(\d+))?\.json$/;
-
-/** The job name encoded in a queue file name written by us (`<order>-<name>.json`, `<order>-<name>@<group>.<index>.json`), or null. */
-export function nameFromQueueFile(file: string): string | null {
-  return QUEUE_FILE_RE.exec(file)?.[1] ?? null;
-}
-
-/** The verify group member a queue file name encodes (`...@<group>.<index>.json`), or undefined. */
-export function memberFromQueueFile(file: string): { id: string; index: number } | undefined {
-  const m = QUEUE_FILE_RE.exec(file);
-  return m?.[2] ? { id: m[2], index: Number(m[3]) } : undefined;
 }
 
 function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
@@ -36,6 +27,21 @@ function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
 /** Per-platform FIFO queues in file-name order. */
 export class Queues {
   private byPlatform = new Map<string, Queued[]>();
+  /** `platform/name` of jobs taken off a queue whose claim is in progress, with how many (the builds of a verify group share a name). */
+  private readonly claiming = new Map<string, number>();
+
+  /** Whether a job of this name is being claimed on the platform (neither queued nor running yet). */
+  isClaiming(platform: string, name: string): boolean {
+    return this.claiming.has(`${platform}/${name}`);
+  }
+
+  /** Marks (or unmarks) one claim of a job in progress. */
+  setClaiming(platform: string, name: string, on: boolean): void {
+    const key = `${platform}/${name}`;
+    const n = (this.claiming.get(key) ?? 0) + (on ? 1 : -1);
+    if (n > 0) this.claiming.set(key, n);
+    else this.claiming.delete(key);
+  }
 
   /** Platforms that have (or had) a queue. */
   platforms(): string[] {
@@ -69,12 +75,8 @@ export class Queues {
     return indexOf(this.list(platform) as Queued[], file).found;
   }
 
-  /** Adds an entry (idempotent); a verify build's member is read from its file name when not given. */
+  /** Adds an entry (idempotent). */
   add(platform: string, q: Queued): void {
-    if (!q.group) {
-      const group = memberFromQueueFile(q.file);
-      if (group) q = { ...q, group };
-    }
     let list = this.byPlatform.get(platform);
     if (!list) this.byPlatform.set(platform, (list = []));
     const { found, at } = indexOf(list, q.file);

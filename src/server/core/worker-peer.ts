@@ -1,0 +1,27 @@
+import type { Job, WorkerFacts } from '../../protocol/types.js';
+
+/** How the core talks to one worker; its session implements it over the connection. */
+export interface WorkerLink {
+  readonly isClosed: boolean;
+  /** Sends the job of a claimed run; rejects when the worker is gone. */
+  sendJob(runId: string, job: Job): Promise<void>;
+  /** Asks the worker to kill the run's process group. */
+  sendCancel(runId: string, why: string): void;
+  /** Tells the worker it is refused (one failure line) and closes. */
+  refuse(message: string, code: string): void;
+  /** Closes the connection at once. */
+  drop(): void;
+}
+
+/** A connected worker. */
+export interface WorkerPeer {
+  id: string;
+  link: WorkerLink;
+  /** Where it connects from (`ip:port`), for logs and info. */
+  peer: string;
+  facts: WorkerFacts;
+  since: string;
+  /** The run it is working on, or null while idle. */
+  runId: string | null;
+  waiting: boolean;
+}
