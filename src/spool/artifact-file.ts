@@ -1,9 +1,9 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Writable } from 'node:stream';
-import { streamHash } from './hasher.js';
 
-/** An artifact being written; `sha256()` is the hex digest of every byte written, read once the stream has finished (undefined if hashing failed). */
-export type ArtifactWriter = Writable & { sha256(): string | undefined };
+/** An artifact being written; `sha256()` is the hex digest of every byte written, read once the stream has finished. */
+export type ArtifactWriter = Writable & { sha256(): string };
 
 /** Bytes written between two background fdatasyncs of an artifact. */
 const SYNC_EVERY = 256 << 20;
@@ -15,20 +15,13 @@ const SYNC_EVERY = 256 << 20;
  * writes), so the fsync that must precede the run's result (Spool.finishRun)
  * finds little left to write instead of the whole file. Ending the stream
  * waits for that background sync and closes the file; an error of either
- * fails the stream. Every chunk is hashed (SHA-256, on another thread:
- * hasher.ts) while its write is in flight, so the digest costs no second
- * read and overlaps the disk.
+ * fails the stream. Every chunk is hashed (SHA-256) while its write is in
+ * flight, so the digest costs no second read and overlaps the disk.
  */
 export async function openArtifactFile(path: string, mode: number): Promise<ArtifactWriter> {
   const fd = await fs.open(path, 'wx', mode);
-  const hash = streamHash();
+  const hash = createHash('sha256');
   let digest: string | null = null;
-  // Written, then the hash has room: only then may more bytes come.
-  const next = (cb: (e?: Error | null) => void) => {
-    const room = hash.room();
-    if (room) room.then(() => cb(), cb);
-    else cb();
-  };
   let unsynced = 0;
   let syncing: Promise<void> | null = null;
   let syncError: Error | null = null;
@@ -47,9 +40,10 @@ export async function openArtifactFile(path: string, mode: number): Promise<Arti
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
       if (syncError) return cb(syncError);
+      // why hash after starting the write: writev is queued to the thread pool first, so hashing on this thread overlaps it.
       const done = writeAll(fd, [chunk]);
       hash.update(chunk);
-      done.then(() => (written(chunk.length), next(cb)), cb);
+      done.then(() => (written(chunk.length), cb()), cb);
     },
     writev(chunks, cb) {
       if (syncError) return cb(syncError);
@@ -57,13 +51,14 @@ export async function openArtifactFile(path: string, mode: number): Promise<Arti
       const done = writeAll(fd, bufs);
       // writeAll has handed the whole list to writev before it first awaits (and only then consumes it).
       for (const b of bufs) hash.update(b);
-      done.then(() => (written(bufs.reduce((n, b) => n + b.length, 0)), next(cb)), cb);
+      done.then(() => (written(bufs.reduce((n, b) => n + b.length, 0)), cb()), cb);
     },
     final(cb) {
-      Promise.all([Promise.resolve(syncing).then(() => fd.close()), hash.digest().then((hex) => void (digest = hex))]).then(() => cb(syncError), cb);
+      Promise.resolve(syncing)
+        .then(() => fd.close())
+        .then(() => cb(syncError), cb);
     },
     destroy(err, cb) {
-      void hash.digest(); // frees the unfinished hash on its thread
       Promise.resolve(syncing)
         .then(() => fd.close())
         .then(
@@ -73,9 +68,9 @@ export async function openArtifactFile(path: string, mode: number): Promise<Arti
     },
   });
   return Object.assign(stream, {
-    sha256(): string | undefined {
+    sha256(): string {
       if (!stream.writableFinished) throw new Error(`sha256 of ${path} asked before the file was finished`);
-      return digest ?? undefined;
+      return (digest ??= hash.digest('hex'));
     },
   });
 }

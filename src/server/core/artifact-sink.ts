@@ -67,9 +67,7 @@ export async function artifactSink(state: ServerState, run: Run | null, a: Artif
         await state.spool.dropArtifact(run.record.run_id, target.path).catch(() => undefined);
         return;
       }
-      const sha256 = target.stream.sha256();
-      if (sha256 === undefined) log('warn', `artifact ${a.path}: its sha256 could not be computed (the hashing thread failed); stored without it`, run.record.run_id);
-      run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777, ...(sha256 ? { sha256 } : {}) });
+      run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777, sha256: target.stream.sha256() });
     },
   };
 }
