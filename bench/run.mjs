@@ -14,6 +14,7 @@ const WORKLOADS = {
   w4: './w4-observers.mjs',
   w5: './w5-scale.mjs',
   w6: './w6-restart.mjs',
+  w7: './w7-status.mjs',
 };
 
 const args = process.argv.slice(2);

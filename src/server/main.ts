@@ -4,13 +4,16 @@ import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
 import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
-import { parseHttpFlag } from './http/address.js';
+import { parseHttpFlag, parseHttpHosts } from './http/address.js';
 import { DEFAULT_LIMITS, formatBytes } from './core/limits.js';
 import { loadSecurity } from './config/security.js';
 import { startServer } from './server.js';
+import { checkCompatAddress } from '../compat/compat-listener.js';
+import { runImportState } from '../compat/import-state-command.js';
 import { uploadConfig, UPLOAD_FLAGS, UPLOAD_HELP } from './uploads/upload-flags.js';
 
 const HELP = `usage: builder-server [options]
+       builder-server import-state FILE [--dir SPOOL] [--merge] [--dry-run] [--json]
 
 Keeps the schedule and queues of build jobs in a spool directory, hands jobs
 to connected workers and stores their results.
@@ -27,7 +30,12 @@ options:
 ${UPLOAD_HELP}
   --http [ADDR:]PORT    serve a read-only status page, /metrics and /healthz (off by default;
                         loopback unless ADDR is given)
+  --http-host NAME      a Host name the status page also answers (repeatable; it always answers its
+                        own address and localhost with the port, other Host headers get 421)
   --insecure            allow --http on an address other than loopback (the page has no credentials)
+  --compat-port N       also speak the original builder's protocol on this port (same --ip; off by
+                        default), for its unmodified builder-worker and builder-client; it has no
+                        credentials, so beyond loopback it needs --insecure (see README "Migrating")
   --verbose             debug log lines and stack traces
   --version, --help
 
@@ -48,11 +56,12 @@ security and limits (see README "Security"):
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
+  if (argv[0] === 'import-state') return runImportState(argv.slice(1));
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'compat-port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
-    string: ['ip', 'dir', 'config-dir', 'http', ...secure, ...UPLOAD_FLAGS.string],
+    string: ['ip', 'dir', 'config-dir', 'http', 'http-host', ...secure, ...UPLOAD_FLAGS.string],
     boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
@@ -62,6 +71,8 @@ void runMain(async (argv) => {
   if (args._.length > 0) usageError(`unexpected argument "${args._[0]}" (see builder-server --help)`);
   setVerbose(args.verbose === true);
   const ip = String(args.ip);
+  const compatPort = args['compat-port'] === undefined ? null : intFlag('--compat-port', args['compat-port'], 0, 65535);
+  if (compatPort !== null) checkCompatAddress(ip, args.insecure === true);
   const str = (k: string): string | undefined => (typeof args[k] === 'string' && args[k] !== '' ? String(args[k]) : undefined);
   const security = await loadSecurity(ip, {
     workerTokenFile: str('worker-token-file'),
@@ -83,6 +94,7 @@ void runMain(async (argv) => {
     configDir: args['config-dir'] ?? defaultConfigDir(),
     ip,
     port: intFlag('--port', args.port, 0, 65535),
+    compatPort,
     heartbeatMs: Math.round(Number(args.heartbeat) * 1000) || usageError(`--heartbeat must be a positive number of seconds`),
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
@@ -98,8 +110,10 @@ void runMain(async (argv) => {
     keep: intFlag('--keep', args.keep, 0, 1_000_000),
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
+    httpHosts: parseHttpHosts(args['http-host']),
   });
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
+  if (server.compat) console.log(`builder-server original protocol (--compat-port) listening ${server.compat.ip}:${server.compat.port}`);
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);
   if (security.socketPath) log('info', `local clients: ${security.socketPath}${security.tls ? '; TCP speaks TLS' : ''}`);
   await new Promise<void>((resolve) => {

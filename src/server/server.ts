@@ -13,6 +13,7 @@ import { countStoredRuns } from './http/metrics.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
 import { loadGroups, recordBuilds } from './core/verify.js';
+import { listenCompat } from '../compat/compat-listener.js';
 
 /** A started server: its bound address and a clean stop. */
 export interface RunningServer {
@@ -20,6 +21,8 @@ export interface RunningServer {
   address: { ip: string; port: number };
   /** The status page's address when --http is on. */
   http: { ip: string; port: number } | null;
+  /** The original protocol's address when --compat-port is on. */
+  compat: { ip: string; port: number } | null;
   stop(): Promise<void>;
 }
 
@@ -45,6 +48,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
   const listener = await listen(state);
   const addr = listener.tcp.address() as net.AddressInfo;
+  const compat = config.compatPort != null
+    ? await listenCompat(state, config.compatPort).catch((e) => {
+        // A compat port that cannot be opened stops the start, as the main port does.
+        stopUploads();
+        stopWatch();
+        listener.close();
+        throw e;
+      })
+    : null;
   await tick(state);
   const stopScheduler = startScheduler(state);
   const status = config.http
@@ -53,6 +65,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         stopScheduler();
         stopWatch();
         listener.close();
+        compat?.close();
         throw e;
       })
     : null;
@@ -60,12 +73,14 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     state,
     address: { ip: addr.address, port: addr.port },
     http: status?.address ?? null,
+    compat: compat ? { ip: (compat.address() as net.AddressInfo).address, port: (compat.address() as net.AddressInfo).port } : null,
     async stop() {
       state.stopping = true;
       stopScheduler();
       stopWatch();
       stopUploads();
       listener.close();
+      compat?.close();
       await status?.close();
       // Runs in progress stay in running/: the next start requeues them.
       for (const w of state.workers.values()) w.link.drop();

@@ -83,6 +83,22 @@ export class Outbox {
     };
   }
 
+  /** Up to `limit` records in dead-letter/, newest first (by file time); one that does not parse is skipped. */
+  async listDead(limit: number): Promise<OutboxRecord[]> {
+    const dir = this.spool.path('dead-letter');
+    const names = await jsonNames(dir);
+    const dated = await Promise.all(names.map(async (n) => ({ n, t: (await fs.stat(join(dir, n)).catch(() => null))?.mtimeMs ?? 0 })));
+    const out: OutboxRecord[] = [];
+    for (const { n } of dated.sort((a, b) => b.t - a.t).slice(0, limit)) {
+      try {
+        out.push(parseOutboxRecord(await fs.readFile(join(dir, n), 'utf8'), `dead-letter/${n}`));
+      } catch {
+        // Gone meanwhile, or hand-edited: the count still shows it; the server never moves dead letters.
+      }
+    }
+    return out;
+  }
+
   /** Removes a delivered run's local copy (results/<job>/<run-id>/). */
   async removeResult(rel: string): Promise<void> {
     const dir = this.spool.path(rel);

@@ -131,7 +131,7 @@ const GENERALIZED_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?Z
 const UTC_RE = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 
 /** GeneralizedTime (as written) or UTCTime (older encoders), UTC with seconds, as DER has them. */
-function readTime(tlv: Tlv, what: string): { time: ExecTime; type: 'generalized' | 'utc' } {
+export function readTime(tlv: Tlv, what: string): { time: ExecTime; type: 'generalized' | 'utc' } {
   const text = tlv.content.toString('latin1');
   const shown = JSON.stringify(text.slice(0, 40));
   let m: RegExpExecArray | null;

@@ -19,6 +19,9 @@ export interface ExecFile {
   data: Buffer;
 }
 
+/** What the original's decoder puts in a job whose OPTIONAL platform is absent; readers show the same. */
+export const NO_PLATFORM = 'no-platform';
+
 /** The job part; `platform: null` leaves the OPTIONAL field out, as very old runs did. */
 export interface ExecJob {
   name: Text;

@@ -90,12 +90,12 @@ export interface TestServer extends Proc {
 }
 
 /** Starts builder-server on 127.0.0.1:0 (or `port`) with its spool in `dir` and waits for its listening line. */
-export async function startServer(dir: string, args: string[] = [], port = 0): Promise<TestServer> {
+export async function startServer(dir: string, args: string[] = [], port = 0, timeoutMs = 15000): Promise<TestServer> {
   const p = spawnProgram('builder-server', ['--ip', '127.0.0.1', '--port', String(port), '--dir', dir, ...args]);
   const line = await waitFor('the server to listen', () => {
     if (p.child.exitCode !== null) throw new Error(`builder-server exited: ${p.err()}`);
     return / listening 127\.0\.0\.1:(\d+)/.exec(p.out());
-  });
+  }, timeoutMs);
   const listenPort = Number(line[1]);
   return { ...p, dir, port: listenPort, remote: `127.0.0.1:${listenPort}` };
 }

@@ -8,9 +8,9 @@ export interface StatusServer extends TestServer {
 }
 
 /** Starts builder-server with `--http 127.0.0.1:0` (plus `args`) and waits for the status page line. */
-export async function startStatusServer(dir: string, args: string[] = []): Promise<StatusServer> {
-  const server = await startServer(dir, ['--http', '127.0.0.1:0', ...args]);
-  const m = await waitFor('the status page line', () => / status page on (http:\/\/\S+\/)/.exec(server.out()));
+export async function startStatusServer(dir: string, args: string[] = [], timeoutMs = 15000): Promise<StatusServer> {
+  const server = await startServer(dir, ['--http', '127.0.0.1:0', ...args], 0, timeoutMs);
+  const m = await waitFor('the status page line', () => / status page on (http:\/\/\S+\/)/.exec(server.out()), timeoutMs);
   return { ...server, http: m[1]! };
 }
 

@@ -73,7 +73,7 @@ test('the status page shows workers, queues, schedule, results and a running job
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'status-page.png'), fullPage: true });
 
-    await page.locator('#running a').first().click();
+    await page.locator('#running a:text-is("live console")').first().click();
     await page.waitForURL(/\/runs\/[0-9a-f-]+\/console$/);
     await page.locator('#console').waitFor();
     assert.match(await text('#console'), /compiling 1\/2/, 'the console so far is on the page');

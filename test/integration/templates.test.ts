@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { client, clientJson, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+import { client, clientJson, ROOT, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
 
 test('a template job reaches two platforms whose workers connect after it was scheduled', async () => {
   const config = tempDir();
@@ -49,4 +49,28 @@ test('orb-build for a platform without a template is refused with the file it ne
   const r = await client(server.remote, ['orb-build', 'x', 'pkg', '--platform', 'nowhere-1']);
   assert.equal(r.code, 123);
   assert.match(r.err, /no template orb-build\.template\.nowhere-1 in /);
+});
+
+test('the shipped templates build with orb as the original does: orb installed from the build site, then orb build with its flags', async () => {
+  const server = await startServer(tempDir(), ['--config-dir', join(ROOT, 'templates')]);
+  const r = await clientJson(server.remote, ['orb-build', 'solo5-hvt', 'solo5-elftool', '--period', 'daily']);
+  assert.match(r.message, /debian-12, freebsd-14, ubuntu-24\.04/);
+  for (const platform of ['debian-12', 'ubuntu-24.04', 'freebsd-14']) {
+    const dir = join(server.dir, 'queue', platform);
+    const [file] = readdirSync(dir);
+    const script = JSON.parse(readFileSync(join(dir, file!), 'utf8')).job.script as string;
+    assert.ok(!script.includes('%%'), `${platform}: every placeholder replaced`);
+    const orb = /^orb build (.*\\\n.*)$/m.exec(script)?.[1]?.replace(/\\\n\s*/, '') ?? '';
+    for (const flag of ['--solver-timeout=600', '--switch-name=/tmp/myswitch', '--date="$BUILD_DATE"', '--out=.', '--repos="$REPOS"']) {
+      assert.ok(orb.includes(flag), `${platform}: orb build ${flag} in: ${orb}`);
+    }
+    assert.match(orb, / solo5-elftool$/, `${platform}: the opam package is the last argument`);
+    assert.match(script, /^BUILD_DATE=\d+$/m);
+    assert.match(script, /^REPOS=default:https:\/\/opam\.ocaml\.org,/m);
+    const debianish = platform !== 'freebsd-14';
+    assert.equal(orb.includes('--disable-sandboxing'), debianish, `${platform}: --disable-sandboxing only in containers`);
+    assert.equal(/apt-get install .*dh-exec/.test(script), debianish, `${platform}: dh-exec`);
+    const pkg = debianish ? 'orb.deb' : 'orb.pkg';
+    assert.ok(script.includes(`"$ORB_SITE/job/orb/build/latest/f/bin/${pkg}?platform=${platform}"`), `${platform}: orb from the build site`);
+  }
 });

@@ -6,7 +6,7 @@ import { usageError } from '../../shared/cli.js';
 import { BuilderError, reason } from '../../shared/errors.js';
 import { confineArtifactPath } from '../../spool/paths.js';
 import { decodeExec, execRunOfDecoded } from '../../upload/exec-decode.js';
-import { dateOfExecTime, readStoredRun, type ExecRun, type Text } from '../../upload/exec-run.js';
+import { NO_PLATFORM, dateOfExecTime, readStoredRun, type ExecRun, type Text } from '../../upload/exec-run.js';
 import type { Command } from '../command.js';
 import { paint, printJson } from '../output.js';
 
@@ -64,13 +64,18 @@ function text(t: Text): string {
   return typeof t === 'string' ? t : t.toString('utf8');
 }
 
+/** The platform, or the original decoder's default for a blob without one. */
+function platformOf(run: ExecRun): string {
+  return run.job.platform === null ? NO_PLATFORM : text(run.job.platform);
+}
+
 function outcome(run: ExecRun): string {
   const r = run.result;
   return describeOutcome(r.kind === 'failed' ? { kind: 'failed', message: text(r.message) } : r);
 }
 
 function jsonView(run: ExecRun, want: Set<string>): Record<string, unknown> {
-  const job = { name: text(run.job.name), platform: run.job.platform === null ? null : text(run.job.platform) };
+  const job = { name: text(run.job.name), platform: platformOf(run) };
   const out: Record<string, unknown> = {
     ...job,
     run_id: run.uuid,
@@ -89,7 +94,7 @@ function jsonView(run: ExecRun, want: Set<string>): Record<string, unknown> {
 function printView(run: ExecRun, want: Set<string>): void {
   const out: string[] = [];
   if (want.has('job')) {
-    out.push(`name      ${text(run.job.name)}`, `platform  ${run.job.platform === null ? '(none)' : text(run.job.platform)}`);
+    out.push(`name      ${text(run.job.name)}`, `platform  ${platformOf(run)}`);
     if (run.job.files.length) out.push(`files     ${run.job.files.map((f) => text(f.path)).join(', ')}`);
     out.push('script:', text(run.job.script).replace(/\n$/, ''));
   }
@@ -100,7 +105,7 @@ function printView(run: ExecRun, want: Set<string>): void {
     const finished = dateOfExecTime(run.finished);
     out.push(
       `job       ${text(run.job.name)}`,
-      `platform  ${run.job.platform === null ? '(none)' : text(run.job.platform)}`,
+      `platform  ${platformOf(run)}`,
       `run       ${run.uuid}`,
       `started   ${started.toISOString()}`,
       `finished  ${finished.toISOString()} (${((finished.getTime() - started.getTime()) / 1000).toFixed(1)} s)`,

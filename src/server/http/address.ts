@@ -36,3 +36,15 @@ export function parseHttpFlag(value: unknown, opts: { insecure: boolean; clientT
 export function pageToken(at: HttpAddress, clientToken: string | undefined): string | null {
   return !isLoopback(at.ip) && clientToken ? clientToken : null;
 }
+
+/** Parses the repeatable `--http-host NAME` (a DNS name or an IP address, without port or scheme). */
+export function parseHttpHosts(value: unknown): string[] {
+  if (value === undefined) return [];
+  const names = (Array.isArray(value) ? value : [value]).map(String);
+  for (const n of names) {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(n) && isIP(n) === 0) {
+      usageError(`bad --http-host "${n}": give a host name such as builds.example.org (no scheme, no port)`);
+    }
+  }
+  return names;
+}

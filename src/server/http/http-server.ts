@@ -7,11 +7,14 @@ import { log } from '../../shared/log.js';
 import { observeAtomicWrites } from '../../spool/atomic.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { ServerState } from '../core/state.js';
-import { uploadInfo } from '../uploads/upload.js';
+import { uploadInfo, uploadPanel } from '../uploads/upload.js';
 import { AUTH_FAIL_DELAY_MS, sameSecret } from '../sessions/auth.js';
 import { pageToken, type HttpAddress } from './address.js';
 import { esc, layout } from './html.js';
+import { followDepartures } from './departed-workers.js';
+import { guardConnections, hostAllowed, refuseHost } from './http-guard.js';
 import { metricsOf, renderMetrics } from './metrics.js';
+import { renderJobPage } from './job-page.js';
 import { renderOverview } from './page.js';
 import { storedResults } from './recent.js';
 import { findRun, sendArtifact, sendConsoleText } from './run-files.js';
@@ -26,6 +29,7 @@ export interface StatusServer {
   close(): Promise<void>;
 }
 
+const JOB_URL = /^\/jobs\/([A-Za-z0-9][A-Za-z0-9._+%-]{0,299})$/;
 const RUN_URL = /^\/runs\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(console|console\.txt|events|artifacts\/(.+))$/;
 
 function send(res: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
@@ -82,7 +86,18 @@ async function route(state: ServerState, listening: () => boolean, token: string
       'WWW-Authenticate': 'Basic realm="builder", charset="UTF-8"',
     });
   }
-  if (path === '/') return sendHtml(res, 200, nonce, renderOverview(state, await storedResults(state), nonce));
+  if (path === '/') return sendHtml(res, 200, nonce, renderOverview(state, await storedResults(state), await uploadPanel(state), url.searchParams, nonce));
+  const job = JOB_URL.exec(path);
+  if (job) {
+    let name: string;
+    try {
+      name = decodeURIComponent(job[1]!);
+    } catch {
+      return sendError(res, 400, 'malformed percent-encoding in the job name', nonce);
+    }
+    const html = renderJobPage(state, name, await storedResults(state), url.searchParams, nonce);
+    return html ? sendHtml(res, 200, nonce, html) : sendError(res, 404, `no job ${name} is scheduled, queued, running or stored`, nonce);
+  }
   if (path === '/healthz') {
     const problem = state.stopping ? 'the server is stopping' : !listening() ? 'the protocol listener is closed' : await spoolHealthy(state);
     return problem ? send(res, 503, 'text/plain; charset=utf-8', `${problem}\n`) : send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
@@ -121,7 +136,12 @@ export async function startHttp(state: ServerState<ServerConfig>, at: HttpAddres
   const metrics = metricsOf(state);
   const token = pageToken(at, state.config.security.clientToken);
   observeAtomicWrites((s) => metrics.spoolWrite.observe(s));
+  const stopDepartures = followDepartures(state);
+  const names = state.config.httpHosts ?? [];
+  // The port really bound (--http 127.0.0.1:0 picks one), set once listening.
+  let bound: HttpAddress = at;
   const server = http.createServer((req, res) => {
+    if (!hostAllowed(req.headers.host, bound, req.socket.localAddress, names)) return refuseHost(req, res);
     const nonce = randomBytes(12).toString('base64');
     route(state, listening, token, req, res, nonce).catch((e) => {
       const code = (e as { code?: string }).code;
@@ -131,8 +151,7 @@ export async function startHttp(state: ServerState<ServerConfig>, at: HttpAddres
       else res.destroy();
     });
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  guardConnections(server);
   await new Promise<void>((resolve, reject) => {
     const refused = (e: Error) =>
       reject(new BuilderError('http_listen', `cannot serve the status page on ${at.ip}:${at.port}: ${reason(e)} (choose another --http address or port)`));
@@ -144,10 +163,12 @@ export async function startHttp(state: ServerState<ServerConfig>, at: HttpAddres
     });
   });
   const addr = server.address() as net.AddressInfo;
+  bound = { ip: at.ip, port: addr.port };
   return {
     address: { ip: addr.address, port: addr.port },
     async close() {
       observeAtomicWrites(null);
+      stopDepartures();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;

@@ -1,7 +1,8 @@
 import type { GroupRecord } from '../../spool/groups.js';
 import type { ServerState } from '../core/state.js';
-import { latestGroups } from '../core/verify.js';
+import { latestGroups, readGroupRecord } from '../core/verify.js';
 import { badge, esc, pathUrl } from './html.js';
+import type { FoundRun } from './run-files.js';
 
 // The reproducibility badge of a verify group (the status page puts the
 // latest one beside each job, and one on each build's run page), linking
@@ -27,4 +28,12 @@ export function reproBadges(state: ServerState): (job: string) => string {
     const g = latest.get(job);
     return g ? groupBadge(g) : '';
   };
+}
+
+/** The badge for a run's facts: `build I of N` and its group's badge, or null when the run is no build of a verify group. */
+export async function reproBadge(state: ServerState, _runId: string, found: FoundRun): Promise<string | null> {
+  const tag = found.kind === 'live' ? found.run.record.group : found.result.group;
+  if (!tag) return null;
+  const g = await readGroupRecord(state, tag.id);
+  return `build ${tag.index} of ${tag.of} ${g ? groupBadge(g) : badge('no group record', 'muted')}`;
 }

@@ -106,6 +106,25 @@ export async function uploadInfo(state: ServerState): Promise<{ url: string | nu
   return { url: uploader.config.target?.shown ?? null, ...(await uploader.outbox.sizes()) };
 }
 
+/** What the status page's upload panel shows: the target, counts, the next few waiting runs and the newest dead letters. */
+export interface UploadPanel {
+  url: string | null;
+  outbox: number;
+  dead_letter: number;
+  waiting: Pick<OutboxRecord, 'run_id' | 'job' | 'attempts' | 'next_attempt' | 'last_error'>[];
+  dead: Pick<OutboxRecord, 'run_id' | 'job' | 'attempts' | 'dead_reason'>[];
+}
+
+/** The upload panel's facts (`limit` entries of each list), or undefined before uploads started. */
+export async function uploadPanel(state: ServerState, limit = 10): Promise<UploadPanel | undefined> {
+  const uploader = uploaders.get(state);
+  if (!uploader) return undefined;
+  const sizes = await uploader.outbox.sizes();
+  const waiting = uploader.waiting().slice(0, limit).map(({ run_id, job, attempts, next_attempt, last_error }) => ({ run_id, job, attempts, next_attempt, last_error }));
+  const dead = (await uploader.outbox.listDead(limit)).map(({ run_id, job, attempts, dead_reason }) => ({ run_id, job, attempts, dead_reason }));
+  return { url: uploader.config.target?.shown ?? null, ...sizes, waiting, dead };
+}
+
 class Uploader {
   private readonly pending = new Map<string, OutboxRecord>();
   private timer: NodeJS.Timeout | null = null;
@@ -118,6 +137,11 @@ class Uploader {
     readonly outbox: Outbox,
     readonly config: UploadConfig,
   ) {}
+
+  /** Runs waiting in the outbox, next attempt first. */
+  waiting(): OutboxRecord[] {
+    return [...this.pending.values()].sort((a, b) => Date.parse(a.next_attempt) - Date.parse(b.next_attempt));
+  }
 
   async resume(): Promise<number> {
     for (const rec of await this.outbox.list()) {
