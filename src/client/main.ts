@@ -7,6 +7,7 @@ import { versionLine } from '../shared/version.js';
 import type { Command } from './command.js';
 import { DEFAULT_WAIT_S } from './request.js';
 import { cancel } from './commands/cancel.js';
+import { compare } from './commands/compare.js';
 import { dropPlatform } from './commands/drop-platform.js';
 import { execute } from './commands/execute.js';
 import { fetch } from './commands/fetch.js';
@@ -40,6 +41,7 @@ const COMMANDS: Command[] = [
   undropPlatform,
   results,
   fetch,
+  compare,
   inspect,
 ];
 const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version', 'reply-timeout', ...CLIENT_TRANSPORT_FLAGS];

@@ -1,7 +1,7 @@
 import { BuilderError, oneLine } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/version.js';
 import type { ClientMessage, Hello, ScheduleSpec, ServerMessage, WorkerMessage } from './messages.js';
-import { DEFAULT_PERIOD, MAX_TIMEOUT_S, NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
+import { DEFAULT_PERIOD, MAX_TIMEOUT_S, MAX_VERIFY, NAME_RE, NAME_RULE, PERIODS, type ArtifactInfo, type Outcome, type Period, type WorkerFacts } from './types.js';
 
 // The only place untyped JSON becomes a message: every field is checked here,
 // so the rest of the code can trust what it gets.
@@ -109,7 +109,30 @@ function facts(o: Obj): WorkerFacts {
     cpus: int(o, 'cpus', 0, 1 << 20),
     memory: int(o, 'memory'),
     version: str(o, 'version', 100),
+    ...(typeof o.instance === 'string' && /^[0-9a-f]{8,64}$/.test(o.instance) ? { instance: o.instance } : {}),
   };
+}
+
+/** Reads an optional `verify` count: absent, or 2..MAX_VERIFY builds per due run. */
+function optVerify(o: Obj): number | undefined {
+  return optInt(o, 'verify', 2, MAX_VERIFY);
+}
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/** Decodes a list of artifact entries (replies and spool records): path, size, mode and an optional sha256. */
+export function decodeArtifactList(v: unknown, what: string): ArtifactInfo[] {
+  if (!Array.isArray(v)) bad(`${what}: artifacts must be a list`);
+  return v.map((a: unknown) => {
+    if (typeof a !== 'object' || a === null) bad(`${what}: an artifact must be an object`);
+    const o: Obj = { type: what, ...(a as Obj) };
+    const out: ArtifactInfo = { path: str(o, 'path', 4096), size: int(o, 'size'), mode: int(o, 'mode', 0, 0o7777) };
+    if (o.sha256 !== undefined) {
+      if (typeof o.sha256 !== 'string' || !SHA256_RE.test(o.sha256)) bad(`${what}: artifact ${out.path}: sha256 must be 64 lowercase hex digits`);
+      out.sha256 = o.sha256;
+    }
+    return out;
+  });
 }
 
 /** Decodes the first line of a connection. */
@@ -141,6 +164,8 @@ export function decodeScheduleSpec(o: Obj): ScheduleSpec {
   const timeout = optInt(o, 'timeout_s', 1, MAX_TIMEOUT_S);
   if (timeout !== undefined) spec.timeout_s = timeout;
   if (o.allow_overlap !== undefined) spec.allow_overlap = o.allow_overlap === true;
+  const verify = optVerify(o);
+  if (verify !== undefined) spec.verify = verify;
   return spec;
 }
 
@@ -158,6 +183,8 @@ export function decodeClientMessage(line: string): ClientMessage {
       const platform = optStr(o, 'platform', 100);
       const m: ClientMessage = { type: 'execute', name: checkName('job', str(o, 'name', 100)) };
       if (platform !== undefined) m.platform = checkName('platform', platform);
+      const verify = optVerify(o);
+      if (verify !== undefined) m.verify = verify;
       return m;
     }
     case 'info': {
@@ -187,6 +214,8 @@ export function decodeClientMessage(line: string): ClientMessage {
       if (platform !== undefined) m.platform = checkName('platform', platform);
       const timeout = optInt(o, 'timeout_s', 1, MAX_TIMEOUT_S);
       if (timeout !== undefined) m.timeout_s = timeout;
+      const verify = optVerify(o);
+      if (verify !== undefined) m.verify = verify;
       return m;
     }
     case 'reschedule': {
@@ -213,8 +242,20 @@ export function decodeClientMessage(line: string): ClientMessage {
     }
     case 'cancel':
       return { type: 'cancel', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
-    case 'fetch':
-      return { type: 'fetch', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
+    case 'fetch': {
+      const m: ClientMessage = { type: 'fetch', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
+      if (o.paths !== undefined) {
+        if (!Array.isArray(o.paths) || o.paths.length > 10_000 || !o.paths.every((p) => typeof p === 'string' && p.length <= 4096))
+          bad('fetch: "paths" must be a list of at most 10000 artifact paths');
+        m.paths = o.paths as string[];
+      }
+      return m;
+    }
+    case 'compare': {
+      const ids = o.run_ids;
+      if (!Array.isArray(ids) || ids.length !== 2 || !ids.every((i) => typeof i === 'string')) bad('compare: "run_ids" must be a list of two run ids');
+      return { type: 'compare', run_ids: [checkRunIdOrPrefix(ids[0] as string), checkRunIdOrPrefix(ids[1] as string)] };
+    }
     case 'pause':
     case 'resume':
     case 'drop_platform':
@@ -296,7 +337,14 @@ export function decodeServerMessage(line: string): ServerMessage {
     case 'results_reply':
       return { type: 'results_reply', results: (Array.isArray(o.results) ? o.results : bad('results_reply: results must be a list')) as never };
     case 'fetch_reply':
-      return { type: 'fetch_reply', run_id: str(o, 'run_id'), artifacts: (Array.isArray(o.artifacts) ? o.artifacts : bad('fetch_reply: artifacts must be a list')) as never };
+      return { type: 'fetch_reply', run_id: str(o, 'run_id'), artifacts: decodeArtifactList(o.artifacts, 'fetch_reply') };
+    case 'compare_reply': {
+      const runs = o.runs;
+      if (!Array.isArray(runs) || runs.length !== 2 || !runs.every((r) => typeof r === 'object' && r !== null)) bad('compare_reply: runs must be a list of two runs');
+      // The reply's shape is the server's own; only the artifact lists, which the client compares, are checked.
+      const [a, b] = (runs as Obj[]).map((r) => ({ ...r, artifacts: decodeArtifactList(r.artifacts, 'compare_reply') })) as never as [never, never];
+      return { type: 'compare_reply', runs: [a, b] };
+    }
     case 'artifact':
       return { type: 'artifact', run_id: str(o, 'run_id'), path: str(o, 'path', 4096), size: int(o, 'size'), mode: int(o, 'mode', 0, 0o7777) };
     case 'info_reply':

@@ -12,6 +12,7 @@ import { keepNewestResults } from './core/retention.js';
 import { countStoredRuns } from './http/metrics.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
+import { loadGroups, recordBuilds } from './core/verify.js';
 import { listenCompat } from '../compat/compat-listener.js';
 
 /** A started server: its bound address and a clean stop. */
@@ -47,6 +48,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     // Subscribers of the core's events (uploads subscribe in startUploads).
     keepNewestResults(state);
     countStoredRuns(state);
+    recordBuilds(state);
     const listener = await listen(state, serving);
     undo.push(() => listener.close());
     const addr = listener.tcp.address() as net.AddressInfo;
@@ -61,6 +63,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     const stopWatch = watchSpool(state, new Promise<void>((r) => (loaded = r)));
     undo.push(stopWatch);
     await loadState(state);
+    await loadGroups(state);
     loaded();
     const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
     undo.push(stopUploads);

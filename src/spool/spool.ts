@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
-import type { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { openArtifactFile } from './artifact-file.js';
+import { openArtifactFile, type ArtifactWriter } from './artifact-file.js';
 import { atomicWriteDone, placeSynced, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
 import { lockSpool, type SpoolLock } from './lock.js';
@@ -19,7 +18,7 @@ export interface QueuedFile {
 /** A hand-edited file that does not parse is quarantined only once it was left alone this long (ms). */
 export const QUIET_MS = 1000;
 
-const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 'quarantine'] as const;
+const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 'quarantine', 'groups'] as const;
 
 /**
  * The spool: the only code that touches persistent state. Every record is
@@ -297,7 +296,7 @@ export class Spool {
   }
 
   /** Opens a write stream for one artifact of a running run; the path is confined to the run's artifacts/ directory. */
-  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: Writable }> {
+  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: ArtifactWriter }> {
     const rel = confineArtifactPath(relPath);
     const base = this.path('running', runId, 'artifacts');
     const full = join(base, rel);

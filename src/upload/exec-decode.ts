@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DerReader, TAG, contextTag, derError, readInteger, tagName, type Tlv } from './der.js';
 import type { ExecResult, ExecRun, ExecTime } from './exec-run.js';
@@ -89,7 +90,8 @@ export function execRunOfDecoded(d: DecodedExec): ExecRun {
     started: d.started,
     finished: d.finished,
     result: d.result,
-    artifacts: d.artifacts.map((a) => ({ path: a.path, size: a.data.length, open: () => Readable.from([a.data]) })),
+    // A blob carries no hashes: the bytes are in memory, so hashing them costs no extra read.
+    artifacts: d.artifacts.map((a) => ({ path: a.path, size: a.data.length, sha256: createHash('sha256').update(a.data).digest('hex'), open: () => Readable.from([a.data]) })),
   };
 }
 

@@ -17,6 +17,7 @@ export function renderInfo(info: InfoReply): string {
         e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : (e.period ?? ''),
         `next: ${e.next ?? 'on execute only'}`,
         e.template ? `(${e.template})` : '',
+        e.verify ? `verify ${e.verify}` : '',
       ]),
     ),
   );

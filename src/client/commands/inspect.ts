@@ -21,7 +21,7 @@ export const inspect: Command = {
   summary: 'read a stored result (DER file or results/<job>/<run-id>/ dir) offline',
   usage: `inspect FILE_OR_DIR [--console] [--script] [--job] [--output DIR]
   FILE_OR_DIR  a DER blob (.full, run.der) or a stored result dir (results/<job>/<run-id>/)
-  (default)    a summary: job, platform, run id, times, outcome, artifacts with sizes
+  (default)    a summary: job, platform, run id, times, outcome, artifacts with sizes and sha256
   --console    the console, oldest line first
   --script     the job's script
   --job        the job's fields
@@ -93,7 +93,7 @@ function jsonView(run: ExecRun, want: Set<string>): Record<string, unknown> {
     finished: dateOfExecTime(run.finished).toISOString(),
     outcome: run.result.kind === 'failed' ? { kind: 'failed', message: text(run.result.message) } : run.result,
     console_lines: run.console.length,
-    artifacts: run.artifacts.map((a) => ({ path: text(a.path), size: a.size })),
+    artifacts: run.artifacts.map((a) => ({ path: text(a.path), size: a.size, ...(a.sha256 ? { sha256: a.sha256 } : {}) })),
   };
   if (want.has('console')) out.console = run.console.map((l) => ({ t: l.delta, line: text(l.line) }));
   if (want.has('script')) out.script = text(run.job.script);
@@ -122,7 +122,7 @@ function printView(run: ExecRun, want: Set<string>): void {
       `outcome   ${outcome(run)}`,
       `console   ${run.console.length} line${run.console.length === 1 ? '' : 's'}`,
       paint.bold(`artifacts (${run.artifacts.length})`),
-      ...run.artifacts.map((a) => `  ${String(a.size).padStart(12)}  ${text(a.path)}`),
+      ...run.artifacts.map((a) => `  ${String(a.size).padStart(12)}  ${a.sha256 ?? '(no sha256 recorded)'.padEnd(64)}  ${text(a.path)}`),
     );
   }
   if (out.length) process.stdout.write(out.join('\n') + '\n');

@@ -36,7 +36,7 @@ export async function artifactSink(state: ServerState, run: Run | null, a: Artif
     }
     return discardSink();
   }
-  let target: { path: string; stream: Writable };
+  let target: Awaited<ReturnType<ServerState['spool']['openArtifact']>>;
   try {
     target = await state.spool.openArtifact(run.record.run_id, a.path, a.mode);
   } catch (e) {
@@ -85,7 +85,7 @@ export async function artifactSink(state: ServerState, run: Run | null, a: Artif
         say(why);
         return;
       }
-      run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777 });
+      run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777, sha256: target.stream.sha256() });
     },
   };
 }

@@ -190,7 +190,7 @@ async function endRun(state: ServerState, run: Run, outcome: Outcome, requeue: b
   };
   if (requeue) {
     try {
-      await enqueueJob(state, record.job, { front: true, retries: record.retries + 1 });
+      await enqueueJob(state, record.job, { front: true, retries: record.retries + 1, ...(record.group ? { group: record.group } : {}) });
       await state.spool.dropRunJob(id);
       log('warn', `${record.job.name} requeued on ${record.job.platform} (attempt ${record.retries + 2})`, id);
     } catch (e) {
@@ -208,8 +208,9 @@ async function endRun(state: ServerState, run: Run, outcome: Outcome, requeue: b
     }
   }
   const result = resultOf(record, outcome, artifacts, run.console?.lines ?? 0);
-  // An attempt that is retried is not a finished run: only final results are uploaded.
+  // An attempt that is retried is not a finished run: only final results are uploaded, and only they are builds of a verify group.
   const final = !requeue;
+  if (final && record.group) result.group = record.group;
   await state.events.emitAndWait('run_storing', { result, final });
   try {
     const where = await state.spool.finishRun(result);

@@ -16,14 +16,21 @@ export async function handleFetch(state: ServerState, conn: Connection, m: Extra
   }
   const result = await state.spool.readResult(name, runId);
   if (!result) throw new BuilderError('unknown_run', `the result of run ${runId} cannot be read (see the server log)`);
-  await conn.send({ type: 'fetch_reply', run_id: runId, artifacts: result.artifacts });
+  let artifacts = result.artifacts;
+  if (m.paths) {
+    const want = new Set(m.paths);
+    artifacts = artifacts.filter((a) => want.has(a.path));
+    const missing = m.paths.find((p) => !artifacts.some((a) => a.path === p));
+    if (missing !== undefined) throw new BuilderError('unknown_artifact', `run ${runId} has no artifact ${JSON.stringify(missing)} (see: builder-client results)`);
+  }
+  await conn.send({ type: 'fetch_reply', run_id: runId, artifacts });
   const base = join(state.spool.resultDir(name, runId), 'artifacts');
   const problems: string[] = [];
-  for (const a of result.artifacts) {
+  for (const a of artifacts) {
     // The frame always carries exactly the announced size (padded if the file is short or fails): the stream stays in step.
     const { sent, error } = await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(join(base, a.path)), a.size);
     if (error || sent < a.size) problems.push(`${a.path}: ${error ? reason(error) : `only ${sent} of ${a.size} bytes on the server`}`);
   }
   if (problems.length > 0) throw new BuilderError('fetch_failed', `cannot read stored artifacts of run ${runId} (${problems.join('; ')}); the files named were sent incomplete`);
-  await conn.send({ type: 'success', message: `sent ${result.artifacts.length} artifact${result.artifacts.length === 1 ? "" : "s"}` });
+  await conn.send({ type: 'success', message: `sent ${artifacts.length} artifact${artifacts.length === 1 ? '' : 's'}` });
 }

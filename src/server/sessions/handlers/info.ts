@@ -20,6 +20,7 @@ export async function handleInfo(state: ServerState, conn: Connection, limit = I
         ...(e.cron ? { cron: e.cron, tz: e.tz } : { period: e.period }),
         next: e.next,
         ...(e.template ? { template: `${e.template.name} ${e.template.opam_package}` } : {}),
+        ...(e.verify ? { verify: e.verify } : {}),
       })),
     queues: [],
     // A run whose claim is in progress is listed once its job is on the way to the worker.

@@ -28,6 +28,7 @@ export function entryOf(state: ServerState, spec: ScheduleSpec, template?: Templ
     timeout_s: spec.timeout_s ?? DEFAULT_TIMEOUT_S,
     next: next ? next.toISOString() : null,
     ...(spec.allow_overlap ? { allow_overlap: true } : {}),
+    ...(spec.verify ? { verify: spec.verify } : {}),
   };
 }
 
@@ -134,6 +135,7 @@ export async function handleSchedule(state: ServerState, conn: Connection, m: Ex
   const counts = await addEntries(state, [entry], { replace: m.replace === true });
   const stored = state.schedule.get(entry.name) ?? entry;
   const what = counts.updated ? 'updated' : counts.unchanged ? 'unchanged:' : 'scheduled';
+  const verify = entry.verify ? `, each run built ${entry.verify} times on different workers` : '';
   const warnings = await platformWarnings(state, [entry.platform]);
-  await conn.send({ type: 'success', message: `${what} ${entry.name} on ${entry.platform}${stored.next ? `, next run ${stored.next}` : ' (runs on execute only)'}`, ...(warnings.length ? { warnings } : {}) });
+  await conn.send({ type: 'success', message: `${what} ${entry.name} on ${entry.platform}${stored.next ? `, next run ${stored.next}` : ' (runs on execute only)'}${verify}`, ...(warnings.length ? { warnings } : {}) });
 }
