@@ -1,6 +1,6 @@
 import { BuilderError, oneLine } from '../shared/errors.js';
 import type { ClientMessage, Hello, ScheduleSpec, ServerMessage, WorkerMessage } from './messages.js';
-import { NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
+import { DEFAULT_PERIOD, NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
 
 // The only place untyped JSON becomes a message: every field is checked here,
 // so the rest of the code can trust what it gets.
@@ -61,6 +61,16 @@ export function checkRunId(v: string): string {
   return v;
 }
 
+const RUN_ID_PREFIX_RE = /^[0-9a-f]{4}[0-9a-f-]{0,32}$/;
+/** Checks a run id as a client may give it: a whole UUID, or its first 4 or more characters (the server resolves a prefix). */
+export function checkRunIdOrPrefix(v: string): string {
+  if (RUN_ID_RE.test(v)) return v;
+  const shape = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
+  const fits = RUN_ID_PREFIX_RE.test(v) && [...v].every((c, i) => (shape[i] === '-') === (c === '-'));
+  if (!fits) bad(`bad run id ${JSON.stringify(v.slice(0, 60))}: expected a UUID or its first 4 or more characters`);
+  return v;
+}
+
 /** Whether a string is an RFC 3339 date-time with a zone (Z or an offset). */
 export function isRfc3339(v: string): boolean {
   return /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v));
@@ -118,7 +128,7 @@ export function decodeScheduleSpec(o: Obj): ScheduleSpec {
     name: checkName('job', str(o, 'name', 100)),
     platform: checkName('platform', str(o, 'platform', 100)),
     script: str(o, 'script', 1 << 20),
-    period: o.period === undefined ? 'never' : period(o, 'period'),
+    period: o.period === undefined ? (o.cron === undefined || o.cron === null ? DEFAULT_PERIOD : 'never') : period(o, 'period'),
   };
   const cron = optStr(o, 'cron', 200);
   if (cron !== undefined) spec.cron = cron;
@@ -135,7 +145,9 @@ export function decodeClientMessage(line: string): ClientMessage {
   const o = parseObject(line);
   switch (o.type) {
     case 'schedule':
-      return { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }) };
+      return o.replace === true
+        ? { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }), replace: true }
+        : { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }) };
     case 'unschedule':
       return { type: 'unschedule', name: checkName('job', str(o, 'name', 100)) };
     case 'execute': {
@@ -150,18 +162,18 @@ export function decodeClientMessage(line: string): ClientMessage {
     }
     case 'observe': {
       const from = optInt(o, 'from');
-      const m: ClientMessage = { type: 'observe', run_id: checkRunId(str(o, 'run_id', 36)) };
+      const m: ClientMessage = { type: 'observe', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
       if (from !== undefined) m.from = from;
       return m;
     }
     case 'schedule_batch':
-      return { type: 'schedule_batch', count: int(o, 'count', 1, 100_000) };
+      return o.replace === true ? { type: 'schedule_batch', count: int(o, 'count', 1, 100_000), replace: true } : { type: 'schedule_batch', count: int(o, 'count', 1, 100_000) };
     case 'orb_build': {
       const m: ClientMessage = {
         type: 'orb_build',
         name: checkName('job', str(o, 'name', 100)),
         opam_package: checkName('opam package', str(o, 'opam_package', 100)),
-        period: o.period === undefined ? 'never' : period(o, 'period'),
+        period: o.period === undefined ? (o.cron === undefined || o.cron === null ? DEFAULT_PERIOD : 'never') : period(o, 'period'),
       };
       const cron = optStr(o, 'cron', 200);
       if (cron !== undefined) m.cron = cron;
@@ -174,10 +186,15 @@ export function decodeClientMessage(line: string): ClientMessage {
       return m;
     }
     case 'reschedule': {
-      const next = str(o, 'next', 64);
-      if (!isRfc3339(next)) bad(`bad time "${next}": expected RFC 3339, e.g. 2026-12-01T03:00:00Z`);
-      const m: ClientMessage = { type: 'reschedule', name: checkName('job', str(o, 'name', 100)), next: new Date(next).toISOString() };
+      const next = o.next === undefined && o.cron !== undefined ? undefined : str(o, 'next', 64);
+      if (next !== undefined && !isRfc3339(next)) bad(`bad time "${next}": expected RFC 3339, e.g. 2026-12-01T03:00:00Z`);
+      const m: ClientMessage = { type: 'reschedule', name: checkName('job', str(o, 'name', 100)) };
+      if (next !== undefined) m.next = new Date(next).toISOString();
       if (o.period !== undefined) m.period = period(o, 'period');
+      const cron = optStr(o, 'cron', 200);
+      if (cron !== undefined) m.cron = cron;
+      const tz = optStr(o, 'tz', 100);
+      if (tz !== undefined) m.tz = tz;
       return m;
     }
     case 'observe_latest': {
@@ -191,9 +208,9 @@ export function decodeClientMessage(line: string): ClientMessage {
       return m;
     }
     case 'cancel':
-      return { type: 'cancel', run_id: checkRunId(str(o, 'run_id', 36)) };
+      return { type: 'cancel', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
     case 'fetch':
-      return { type: 'fetch', run_id: checkRunId(str(o, 'run_id', 36)) };
+      return { type: 'fetch', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
     case 'pause':
     case 'resume':
     case 'drop_platform':
@@ -245,8 +262,10 @@ export function decodeServerMessage(line: string): ServerMessage {
       return { type: 'welcome', version: int(o, 'version'), server: str(o, 'server'), heartbeat_ms: int(o, 'heartbeat_ms', 1) };
     case 'failure':
       return { type: 'failure', message: str(o, 'message'), code: optStr(o, 'code') };
-    case 'success':
-      return { type: 'success', message: str(o, 'message') };
+    case 'success': {
+      const warnings = Array.isArray(o.warnings) ? o.warnings.filter((w): w is string => typeof w === 'string') : [];
+      return warnings.length ? { type: 'success', message: str(o, 'message'), warnings } : { type: 'success', message: str(o, 'message') };
+    }
     case 'heartbeat':
       return { type: 'heartbeat' };
     case 'cancel':

@@ -44,15 +44,17 @@ export interface ScheduleSpec {
 
 /** Messages a client sends after its hello: one command per connection. */
 export type ClientMessage =
-  | { type: 'schedule'; job: ScheduleSpec }
+  /** replace: update the job if it is already scheduled (unchanged: left as it is). */
+  | { type: 'schedule'; job: ScheduleSpec; replace?: boolean }
   | { type: 'unschedule'; name: string }
   | { type: 'execute'; name: string; platform?: string }
   /** limit: jobs listed per queue (absent: 100; 0: all); the count is always the whole queue's. */
   | { type: 'info'; limit?: number }
   | { type: 'observe'; run_id: string; from?: number }
-  | { type: 'schedule_batch'; count: number }
+  | { type: 'schedule_batch'; count: number; replace?: boolean }
   | { type: 'orb_build'; name: string; opam_package: string; period: Period; cron?: string; tz?: string; platform?: string; timeout_s?: number }
-  | { type: 'reschedule'; name: string; next: string; period?: Period }
+  /** next: when the job is next due; may be left out with cron (the next match). */
+  | { type: 'reschedule'; name: string; next?: string; period?: Period; cron?: string; tz?: string }
   | { type: 'observe_latest'; platform?: string; job?: string; from?: number }
   | { type: 'cancel'; run_id: string }
   | { type: 'pause'; platform: string }
@@ -74,7 +76,8 @@ export type WorkerMessage =
 export type ServerMessage =
   | { type: 'welcome'; version: number; server: string; heartbeat_ms: number }
   | { type: 'failure'; message: string; code?: string }
-  | { type: 'success'; message: string }
+  /** warnings: what the operator should look at although the command succeeded (e.g. a platform no worker serves). */
+  | { type: 'success'; message: string; warnings?: string[] }
   | { type: 'info_reply'; info: InfoReply }
   | { type: 'job'; run_id: string; job: Job }
   | { type: 'cancel'; run_id: string; reason: string }
@@ -101,7 +104,7 @@ export interface ResultSummary {
 
 /** The state `info` shows: schedule, queues, running jobs, workers, platforms. */
 export interface InfoReply {
-  schedule: { name: string; platform: string; period: Period; cron?: string; tz?: string; next: string | null; template?: string }[];
+  schedule: { name: string; platform: string; period?: Period; cron?: string; tz?: string; next: string | null; template?: string }[];
   /** `jobs`: the first jobs of the queue (see the info message's limit); `count`: how many it holds. */
   queues: { platform: string; paused: boolean; count?: number; jobs: { name: string; queued: string; retries: number }[] }[];
   running: { run_id: string; name: string; platform: string; started: string; worker: string }[];

@@ -3,6 +3,8 @@
 /** How often a scheduled job is due; `never` means only on `execute`. */
 export type Period = 'hourly' | 'daily' | 'weekly' | 'never';
 export const PERIODS: readonly Period[] = ['hourly', 'daily', 'weekly', 'never'];
+/** The period of a job scheduled without one: daily, as in the original (its client: `opt p Builder.Daily`). */
+export const DEFAULT_PERIOD: Period = 'daily';
 
 /** One job as a worker runs it: a named shell script for one platform. */
 export interface Job {

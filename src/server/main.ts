@@ -1,7 +1,10 @@
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
 import mri from 'mri';
 import { DEFAULT_MAX_LINE } from '../protocol/connection.js';
-import { checkFlags, intFlag, runMain, usageError } from '../shared/cli.js';
+import { checkFlags, flattenBooleans, intFlag, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { defaultConfigDir, defaultSpoolDir } from '../shared/host.js';
+import { BuilderError, reason } from '../shared/errors.js';
 import { log, setVerbose } from '../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { parseHttpFlag, parseHttpHosts } from './http/address.js';
@@ -53,18 +56,34 @@ security and limits (see README "Security"):
   --max-connections-per-address N  open connections from one IP (default ${DEFAULT_LIMITS.maxConnectionsPerAddress})
   --hello-timeout SECONDS   time a new connection has for TLS and its hello (default ${DEFAULT_LIMITS.helloTimeoutMs / 1000})
 
+A flag given twice counts once, the last one (so flags appended in a service
+file's settings override the ones it passes, e.g. --ip).
+
 exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
+
+/** A spool that cannot be opened (not root, read-only) is the operator's to fix: say which path and what to do. */
+function spoolError(e: unknown, dir: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (!['EACCES', 'EPERM', 'EROFS', 'ENOTDIR'].includes(err?.code ?? '')) return e;
+  const path = err.path ?? dir;
+  const who = typeof process.getuid === 'function' ? `user ${userInfo().username}` : 'this user';
+  return new BuilderError('spool_unusable', `cannot use the spool ${dir}: ${reason(e)} (${path}) for ${who}; run as the user who owns it (e.g. builder), or give --dir DIR`, { cause: e });
+}
 
 void runMain(async (argv) => {
   if (argv[0] === 'import-state') return runImportState(argv.slice(1));
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
   const known = ['ip', 'port', 'compat-port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
-  const args = mri(argv, {
+  const booleans = ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean];
+  // why last-wins: service files pass defaults (--ip ...) and append the operator's flags, which must override them.
+  const values = known.filter((k) => !booleans.includes(k));
+  const args = mri(prepareArgv('builder-server', argv, { values, lists: ['http-host'], repeat: 'last' }), {
     string: ['ip', 'dir', 'config-dir', 'http', 'http-host', ...secure, ...UPLOAD_FLAGS.string],
-    boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
+    boolean: [...booleans],
     default: { ip: '127.0.0.1', port: '1234', heartbeat: '10', retries: '2', 'kill-grace': '10', keep: '0' },
   });
+  flattenBooleans(args, booleans);
   checkFlags('builder-server', args, known);
   if (args.help) return void console.log(HELP);
   if (args.version) return void console.log(`builder-server ${VERSION} (protocol ${PROTOCOL_VERSION})`);
@@ -89,8 +108,9 @@ void runMain(async (argv) => {
     return Math.round(n * 1000);
   };
   const D = DEFAULT_LIMITS;
+  const dir = resolve(String(args.dir ?? defaultSpoolDir()));
   const server = await startServer({
-    dir: args.dir ?? defaultSpoolDir(),
+    dir,
     configDir: args['config-dir'] ?? defaultConfigDir(),
     ip,
     port: intFlag('--port', args.port, 0, 65535),
@@ -111,7 +131,10 @@ void runMain(async (argv) => {
     upload: uploadConfig(args),
     http: args.http === undefined ? null : parseHttpFlag(args.http, { insecure: args.insecure === true, clientToken: security.clientToken !== undefined }),
     httpHosts: parseHttpHosts(args['http-host']),
+  }).catch((e: unknown) => {
+    throw spoolError(e, dir);
   });
+  log('info', `spool ${dir}`);
   console.log(`builder-server ${VERSION} listening ${server.address.ip}:${server.address.port}`);
   if (server.compat) console.log(`builder-server original protocol (--compat-port) listening ${server.compat.ip}:${server.compat.port}`);
   if (server.http) console.log(`builder-server status page on http://${server.http.ip.includes(':') ? `[${server.http.ip}]` : server.http.ip}:${server.http.port}/`);

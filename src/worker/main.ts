@@ -1,11 +1,12 @@
 import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
 import { checkName } from '../protocol/decode.js';
-import { checkFlags, runMain, usageError } from '../shared/cli.js';
+import { checkFlags, flattenBooleans, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../protocol/transport-flags.js';
 import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
 import { runWorker } from './worker.js';
+import { checkWorkdir } from './workdir.js';
 
 const HELP = `usage: builder-worker PLATFORM [--remote HOST:PORT] [--once | --loop]
 
@@ -25,7 +26,11 @@ exit codes: 0 ok, 123 failure (server unreachable, connection lost mid-job),
 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
+  const strings = ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS];
+  const booleans = ['once', 'loop', 'verbose', 'version', 'help'];
+  // A flag given twice: the last counts (service files append the operator's flags to theirs).
+  const args = mri(prepareArgv('builder-worker', argv, { values: strings, alias: { r: 'remote' }, repeat: 'last' }), { alias: { r: 'remote' }, string: [...strings], boolean: [...booleans] });
+  flattenBooleans(args, booleans);
   checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help', ...WORKER_TRANSPORT_FLAGS]);
   if (args.help) return void console.log(HELP);
   if (args.version) return void console.log(`builder-worker ${VERSION} (protocol ${PROTOCOL_VERSION})`);
@@ -40,10 +45,9 @@ void runMain(async (argv) => {
   }
   if (args.once && args.loop) usageError('--once and --loop exclude each other');
   const stop = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.stderr.write(`builder-worker: ${sig}: stopping (the current job is killed; the server requeues it)\n`);
-    stop.abort();
-  };
+  if (args.workdir) await checkWorkdir(String(args.workdir));
+  // The worker says what stopping means (idle, or killing a job): see runWorker.
+  const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   await runWorker({

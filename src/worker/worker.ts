@@ -32,10 +32,29 @@ export interface WorkerOptions {
  * server requeues it.
  */
 export async function runWorker(opts: WorkerOptions): Promise<void> {
+  const busy: Busy = { job: null };
+  const onStop = () => {
+    const why = typeof opts.stop?.reason === 'string' ? `${opts.stop.reason}: ` : '';
+    process.stderr.write(`builder-worker: ${why}stopping${busy.job ? ` (killing ${busy.job}; the server requeues it)` : ' (no job was running)'}\n`);
+  };
+  opts.stop?.addEventListener('abort', onStop, { once: true });
+  try {
+    await serveLoop(opts, busy);
+  } finally {
+    opts.stop?.removeEventListener('abort', onStop);
+  }
+}
+
+/** What the worker is doing, for its stop message. */
+interface Busy {
+  job: string | null;
+}
+
+async function serveLoop(opts: WorkerOptions, busy: Busy): Promise<void> {
   let backoff = 250;
   while (!opts.stop?.aborted) {
     try {
-      const ran = await serveOnce(opts);
+      const ran = await serveOnce(opts, busy);
       backoff = 250;
       if (!opts.loop && ran) return;
     } catch (e) {
@@ -44,22 +63,37 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       // Retrying cannot fix these: say so once and exit (the service manager decides what next).
       if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted'].includes(e.code)) throw e;
       log('warn', `${reason(e)}; reconnecting in ${(backoff / 1000).toFixed(1)} s`);
-      await new Promise((r) => setTimeout(r, backoff));
+      await sleep(backoff, opts.stop);
       backoff = Math.min(backoff * 2, 30_000);
     }
   }
 }
 
+/** Waits `ms`, or less when `stop` fires (a stopped worker does not sit out its back-off). */
+function sleep(ms: number, stop?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t);
+      stop?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    stop?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** One connection: takes jobs (one, or until the connection fails in loop mode). Returns whether a job ran. */
-async function serveOnce(opts: WorkerOptions): Promise<boolean> {
-  const { conn, welcome } = await dial(opts.remote, { role: 'worker', worker: workerFacts(opts.platform), ...(opts.token ? { token: opts.token } : {}) });
+async function serveOnce(opts: WorkerOptions, busy: Busy): Promise<boolean> {
+  // The stop signal also ends a connect or a handshake that hangs (a frozen server).
+  const { conn, welcome } = await dial(opts.remote, { role: 'worker', worker: workerFacts(opts.platform), ...(opts.token ? { token: opts.token } : {}) }, opts.stop ? { signal: opts.stop } : {});
   log('info', `connected to ${conn.peer} (${welcome.server}) as a ${opts.platform} worker`);
   const hb = welcome.heartbeat_ms;
   let current = null as { runId: string; abort: AbortController } | null;
   let nextJob = null as ((m: { run_id: string; job: Job } | Error) => void) | null;
   let failure = null as Error | null;
   const beat = setInterval(() => {
-    if (conn.idleMs() > 3 * hb) conn.destroy();
+    // As the server does: pending input is read (setImmediate runs after I/O) before the server counts as gone.
+    if (conn.idleMs() > 3 * hb) setImmediate(() => conn.idleMs() > 3 * hb && conn.destroy());
     else conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   // Reads the server's lines for the whole connection: jobs, cancels, heartbeats.
@@ -98,7 +132,12 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
       nextJob = null;
       if (got instanceof Error) throw got;
       current = { runId: got.run_id, abort: new AbortController() };
-      await runOne(conn, got.run_id, got.job, current.abort.signal, opts.workRoot);
+      busy.job = got.job.name;
+      try {
+        await runOne(conn, got.run_id, got.job, current.abort.signal, opts.workRoot);
+      } finally {
+        busy.job = null;
+      }
       current = null;
       ran = true;
     } while (opts.loop);

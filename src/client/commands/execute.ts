@@ -1,6 +1,6 @@
 import { usageError } from '../../shared/cli.js';
 import type { Command } from '../command.js';
-import { printSuccess } from '../output.js';
+import { printReply } from '../output.js';
 import { request } from '../request.js';
 import { nameArg } from './schedule.js';
 
@@ -14,6 +14,6 @@ export const execute: Command = {
     const name = nameArg('job', args._[0]);
     const platform = args.platform === undefined ? undefined : nameArg('platform', String(args.platform));
     const r = await request(remote, { type: 'execute', name, ...(platform ? { platform } : {}) });
-    printSuccess(json, r.type === 'success' ? r.message : `${name} queued`);
+    printReply(json, r, `${name} queued`);
   },
 };

@@ -4,7 +4,7 @@ import { usageError } from '../../shared/cli.js';
 import { BuilderError, reason } from '../../shared/errors.js';
 import { confineArtifactPath } from '../../spool/paths.js';
 import type { Command } from '../command.js';
-import { printJson } from '../output.js';
+import { plural, printJson } from '../output.js';
 import { open, reply } from '../request.js';
 import { runIdArg } from '../run-id.js';
 import { humanSize } from './results.js';
@@ -21,9 +21,11 @@ export const fetch: Command = {
     if (dir === undefined) usageError('missing DIR (where to put the artifacts)');
     const conn = await open(remote, { type: 'fetch', run_id: runId });
     const written: { path: string; size: number }[] = [];
+    let fullId = runId;
     try {
       const head = await reply(conn);
       if (head.type !== 'fetch_reply') throw new BuilderError('bad_reply', `unexpected reply "${head.type}" to fetch`);
+      fullId = head.run_id;
       const total = head.artifacts.reduce((n, a) => n + a.size, 0);
       const tty = process.stderr.isTTY === true && !json;
       let done = 0;
@@ -53,7 +55,7 @@ export const fetch: Command = {
     } finally {
       conn.destroy();
     }
-    if (json) printJson({ run_id: runId, dir: resolve(dir), artifacts: written });
-    else console.log(`fetched ${written.length} artifacts (${humanSize(written.reduce((n, a) => n + a.size, 0))}) into ${resolve(dir)}`);
+    if (json) printJson({ run_id: fullId, dir: resolve(dir), artifacts: written });
+    else console.log(`fetched ${plural(written.length, 'artifact')} (${humanSize(written.reduce((n, a) => n + a.size, 0))}) into ${resolve(dir)}`);
   },
 };

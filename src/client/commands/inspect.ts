@@ -55,9 +55,19 @@ async function load(path: string): Promise<ExecRun> {
   try {
     return execRunOfDecoded(decodeExec(bytes));
   } catch (e) {
+    // Another file of a stored result dir (result.json, console.ndjson): say which dir to give.
+    if (await exists(join(dirname(path), 'result.json')))
+      throw new BuilderError('not_a_result', `${path} is one file of a stored result: give its directory, builder-client inspect ${dirname(path)}`);
     if (e instanceof BuilderError) throw new BuilderError(e.code, `${path} is not a builder result: ${e.message}`);
     throw e;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fs.access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function text(t: Text): string {

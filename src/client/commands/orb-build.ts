@@ -1,9 +1,9 @@
-import { PERIODS, type Period } from '../../protocol/types.js';
+import { DEFAULT_PERIOD, PERIODS, type Period } from '../../protocol/types.js';
 import { checkCron } from '../../schedule/next-run.js';
 import { intFlag, usageError } from '../../shared/cli.js';
 import { reason } from '../../shared/errors.js';
 import type { Command } from '../command.js';
-import { printSuccess } from '../output.js';
+import { printReply } from '../output.js';
 import { request } from '../request.js';
 import { nameArg } from './schedule.js';
 
@@ -11,6 +11,7 @@ export const orbBuild: Command = {
   name: 'orb-build',
   summary: 'schedule a template job that builds an opam package on every platform with a template',
   usage: `orb-build NAME OPAM_PACKAGE [--period P | --cron EXPR [--tz ZONE]] [--platform P] [--timeout S]
+  --period P  hourly, daily, weekly or never (default ${DEFAULT_PERIOD}, as in the original)
   The script is built per platform from <config-dir>/orb-build.template.<platform>,
   with %%OPAM_PACKAGE%% and %%PLATFORM%% replaced. Without --platform it runs on
   every platform that has the template, including ones added later.`,
@@ -20,7 +21,7 @@ export const orbBuild: Command = {
     if (extra !== undefined) usageError(`unexpected argument "${extra}"`);
     const name = nameArg('job', n);
     const opam = nameArg('opam package', pkg);
-    const period = String(args.period ?? 'never');
+    const period = String(args.period ?? (args.cron === undefined ? DEFAULT_PERIOD : 'never'));
     if (!(PERIODS as readonly string[]).includes(period)) usageError(`bad --period "${period}": use ${PERIODS.join(', ')}`);
     if (args.cron !== undefined) {
       if (args.period !== undefined) usageError('--period and --cron exclude each other');
@@ -39,6 +40,6 @@ export const orbBuild: Command = {
       ...(args.platform !== undefined ? { platform: nameArg('platform', String(args.platform)) } : {}),
       ...(args.timeout !== undefined ? { timeout_s: intFlag('--timeout', args.timeout, 1, 7 * 24 * 3600) } : {}),
     });
-    printSuccess(json, r.type === 'success' ? r.message : `scheduled ${name}`);
+    printReply(json, r, `scheduled ${name}`);
   },
 };

@@ -2,7 +2,7 @@ import { describeOutcome } from '../../protocol/types.js';
 import { intFlag, usageError } from '../../shared/cli.js';
 import { BuilderError } from '../../shared/errors.js';
 import type { Command } from '../command.js';
-import { paint, printJson } from '../output.js';
+import { paint, plural, printJson, table } from '../output.js';
 import { request } from '../request.js';
 import { nameArg } from './schedule.js';
 
@@ -30,10 +30,11 @@ export const results: Command = {
     if (r.type !== 'results_reply') throw new BuilderError('bad_reply', `unexpected reply "${r.type}" to results`);
     if (json) return printJson(r.results);
     if (r.results.length === 0) return void console.log(name ? `no finished runs of ${name}` : 'no finished runs');
-    for (const x of r.results) {
+    const rows = r.results.map((x) => {
       const ok = x.outcome.kind === 'exited' && x.outcome.code === 0;
       const outcome = ok ? paint.green(describeOutcome(x.outcome)) : paint.red(describeOutcome(x.outcome));
-      console.log(`${x.finished}  ${x.run_id}  ${x.name}  ${x.platform}  ${outcome}  ${x.duration_s.toFixed(1)} s  ${x.artifacts} files ${humanSize(x.size)}`);
-    }
+      return [x.finished, x.run_id, x.name, x.platform, outcome, `${x.duration_s.toFixed(1)} s`, `${plural(x.artifacts, 'file')} ${humanSize(x.size)}`];
+    });
+    console.log(table(rows, '').join('\n'));
   },
 };

@@ -40,8 +40,14 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
   let lost = 'connection closed';
   const beat = setInterval(() => {
     if (conn.idleMs() > 3 * hb) {
-      lost = `no heartbeat for ${Math.round(conn.idleMs() / 1000)} s`;
-      conn.destroy();
+      // why setImmediate: after this process was frozen (SIGSTOP, a suspended VM) timers may run
+      // before the input that waited in the socket; the worker counts as lost only if still silent
+      // once that pending input was read.
+      setImmediate(() => {
+        if (conn.idleMs() <= 3 * hb) return;
+        lost = `no heartbeat for ${Math.round(conn.idleMs() / 1000)} s`;
+        conn.destroy();
+      });
       return;
     }
     conn.send({ type: 'heartbeat' }).catch(() => undefined);

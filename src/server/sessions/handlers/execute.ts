@@ -5,6 +5,7 @@ import { dispatch } from '../../core/dispatch.js';
 import { enqueueJob, unqueueJob } from '../../core/queue.js';
 import { jobsOf } from '../../core/jobs.js';
 import type { ServerState } from '../../core/state.js';
+import { platformWarnings } from './platform-warning.js';
 
 /** `execute`: runs a scheduled job now: moves it to the front of its queue(s) (adding it if absent) and wakes waiting workers. */
 export async function handleExecute(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'execute' }>): Promise<void> {
@@ -24,5 +25,6 @@ export async function handleExecute(state: ServerState, conn: Connection, m: Ext
     await enqueueJob(state, job, { front: true });
     void dispatch(state, job.platform);
   }
-  await conn.send({ type: 'success', message: `${m.name} is first in the ${jobs.map((j) => j.platform).join(', ')} queue${jobs.length > 1 ? 's' : ''}` });
+  const warnings = await platformWarnings(state, jobs.map((j) => j.platform), true);
+  await conn.send({ type: 'success', message: `${m.name} is first in the ${jobs.map((j) => j.platform).join(', ')} queue${jobs.length > 1 ? 's' : ''}`, ...(warnings.length ? { warnings } : {}) });
 }

@@ -3,7 +3,8 @@ import { decodeClientMessage } from '../../../protocol/decode.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError, reason } from '../../../shared/errors.js';
 import type { ServerState } from '../../core/state.js';
-import { addEntries, entryOf } from './schedule.js';
+import { platformWarnings } from './platform-warning.js';
+import { addEntries, describeCounts, entryOf } from './schedule.js';
 
 /** `schedule_batch` (`schedule --from`): reads `count` schedule lines and adds them all, or none. */
 export async function handleScheduleBatch(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'schedule_batch' }>): Promise<void> {
@@ -18,6 +19,7 @@ export async function handleScheduleBatch(state: ServerState, conn: Connection, 
       throw new BuilderError((e as BuilderError).code ?? 'bad_message', `job ${i} of ${m.count}: ${reason(e)}; nothing was scheduled`);
     }
   }
-  await addEntries(state, entries);
-  await conn.send({ type: 'success', message: `scheduled ${entries.length} jobs` });
+  const counts = await addEntries(state, entries, { replace: m.replace === true });
+  const warnings = await platformWarnings(state, entries.map((e) => e.platform));
+  await conn.send({ type: 'success', message: describeCounts(counts), ...(warnings.length ? { warnings } : {}) });
 }
