@@ -45,7 +45,8 @@ export interface ScheduleSpec {
 /** Messages a client sends after its hello: one command per connection. */
 export type ClientMessage =
   /** replace: update the job if it is already scheduled (unchanged: left as it is). */
-  | { type: 'schedule'; job: ScheduleSpec; replace?: boolean }
+  /** now: queue it at once as execute would, in the same connection (a one-off job in one call). */
+  | { type: 'schedule'; job: ScheduleSpec; replace?: boolean; now?: boolean }
   | { type: 'unschedule'; name: string }
   | { type: 'execute'; name: string; platform?: string }
   /** limit: jobs listed per queue (absent: 100; 0: all); the count is always the whole queue's. */

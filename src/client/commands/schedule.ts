@@ -24,7 +24,7 @@ export function nameArg(what: string, v: string | undefined): string {
 export const schedule: Command = {
   name: 'schedule',
   summary: 'add a job to the schedule',
-  usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap] [--replace]
+  usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap] [--replace] [--now]
        schedule --from FILE|DIR [--platform P] [--period P] [--replace]
   --period P   how often it runs (default ${DEFAULT_PERIOD}, as in the original); a period other than
                never queues the first run at once; never runs only on execute
@@ -34,12 +34,17 @@ export const schedule: Command = {
                files are skipped) is a job named after it (without .sh); needs --platform
   --replace    a job already scheduled is updated (left as it is if nothing changed), so a set
                of jobs kept in git can be applied again; without it, an existing job is refused
+  --now        also run it now, first in its queue, as execute does (a one-off job in one call:
+               --period never --now)
   All or nothing: if any job is bad (or already scheduled, without --replace), none is scheduled.
   SCRIPT is a file; its #! line decides the interpreter (/bin/sh without one).`,
-  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap', 'from', 'platform', 'replace'],
-  booleans: ['allow-overlap', 'replace'],
+  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap', 'from', 'platform', 'replace', 'now'],
+  booleans: ['allow-overlap', 'replace', 'now'],
   async run({ remote, json, args }) {
-    if (args.from !== undefined) return scheduleMany(remote, json, args);
+    if (args.from !== undefined) {
+      if (args.now) usageError('--now applies to one job, not to schedule --from (execute each one instead)');
+      return scheduleMany(remote, json, args);
+    }
     const [n, p, file, extra] = args._;
     if (extra !== undefined) usageError(`unexpected argument "${extra}"`);
     const name = nameArg('job', n);
@@ -68,7 +73,7 @@ export const schedule: Command = {
     } else if (args.tz !== undefined) usageError('--tz only applies with --cron');
     if (args.timeout !== undefined) spec.timeout_s = intFlag('--timeout', args.timeout, 1, 7 * 24 * 3600);
     if (args['allow-overlap']) spec.allow_overlap = true;
-    const r = await request(remote, { type: 'schedule', job: spec, ...(args.replace ? { replace: true } : {}) });
+    const r = await request(remote, { type: 'schedule', job: spec, ...(args.replace ? { replace: true } : {}), ...(args.now ? { now: true } : {}) });
     printReply(json, r, `scheduled ${name}`);
   },
 };

@@ -7,8 +7,8 @@ import { jobsOf } from '../../core/jobs.js';
 import type { ServerState } from '../../core/state.js';
 import { platformWarnings } from './platform-warning.js';
 
-/** `execute`: runs a scheduled job now: moves it to the front of its queue(s) (adding it if absent) and wakes waiting workers. */
-export async function handleExecute(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'execute' }>): Promise<void> {
+/** Puts a scheduled job at the front of its queue(s) (adding it if absent) and wakes waiting workers; returns the platforms it was queued on. */
+export async function executeNow(state: ServerState, m: { name: string; platform?: string }): Promise<string[]> {
   const entry = state.schedule.get(m.name);
   if (!entry) throw new BuilderError('unknown_job', `no job named ${m.name} is scheduled (see: builder-client info)`);
   if (m.platform && state.dropped.has(m.platform))
@@ -25,6 +25,12 @@ export async function handleExecute(state: ServerState, conn: Connection, m: Ext
     await enqueueJob(state, job, { front: true });
     void dispatch(state, job.platform);
   }
-  const warnings = await platformWarnings(state, jobs.map((j) => j.platform), true);
-  await conn.send({ type: 'success', message: `${m.name} is first in the ${jobs.map((j) => j.platform).join(', ')} queue${jobs.length > 1 ? 's' : ''}`, ...(warnings.length ? { warnings } : {}) });
+  return jobs.map((j) => j.platform);
+}
+
+/** `execute`: runs a scheduled job now: moves it to the front of its queue(s) (adding it if absent) and wakes waiting workers. */
+export async function handleExecute(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'execute' }>): Promise<void> {
+  const platforms = await executeNow(state, m);
+  const warnings = await platformWarnings(state, platforms, true);
+  await conn.send({ type: 'success', message: `${m.name} is first in the ${platforms.join(', ')} queue${platforms.length > 1 ? 's' : ''}`, ...(warnings.length ? { warnings } : {}) });
 }
