@@ -9,6 +9,7 @@ import { ServerState } from './core/state.js';
 import type { ServerConfig } from './config/server-config.js';
 import { freezeRuns } from './core/runs.js';
 import { keepNewestResults } from './core/retention.js';
+import { indexStoredRuns, resultIndex } from './core/stored-results.js';
 import { countStoredRuns } from './http/metrics.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
@@ -30,6 +31,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const spool = await Spool.open(config.dir);
   const state = new ServerState(spool, config);
   // Subscribers of the core's events (uploads subscribe in startUploads).
+  indexStoredRuns(state);
   keepNewestResults(state);
   countStoredRuns(state);
   // Watching starts before loading, so no hand edit falls between the two; changes wait for the load.
@@ -42,6 +44,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     throw e;
   }
   loaded();
+  // Opened now (not at the first `results`), so that reading a big index does not delay a client.
+  void resultIndex(state);
   const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
   const listener = await listen(state);
   const addr = listener.tcp.address() as net.AddressInfo;
