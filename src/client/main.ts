@@ -3,7 +3,7 @@ import { parseRemote } from '../protocol/dial.js';
 import { checkFlags, flattenBooleans, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../protocol/transport-flags.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { versionLine } from '../shared/version.js';
 import type { Command } from './command.js';
 import { DEFAULT_WAIT_S } from './request.js';
 import { cancel } from './commands/cancel.js';
@@ -79,7 +79,7 @@ void runMain(async (argv) => {
   const program = cmd ? `builder-client ${cmd.name}` : 'builder-client';
   const args = mri(prepareArgv(program, argv, { values, alias: ALIAS }), { alias: { ...ALIAS }, boolean: [...booleans], string: [...GLOBAL_VALUES] });
   flattenBooleans(args, booleans);
-  if (args.version) return void console.log(`builder-client ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  if (args.version) return void console.log(versionLine('builder-client'));
   // Unknown options first: a mistyped one (--jsno info) may have taken the command as its value.
   checkFlags(program, args, [...GLOBAL, ...(cmd?.flags ?? [])]);
   if (name === undefined) {

@@ -103,7 +103,7 @@ export class CompatConnection extends Connection {
   override sendSoon(): Promise<void> {
     return this.refuse('sendSoon');
   }
-  override sendFrame(): Promise<void> {
+  override sendFrame(): Promise<{ sent: number; error: Error | null }> {
     return this.refuse('sendFrame');
   }
   override readLine(): Promise<string> {

@@ -37,7 +37,8 @@ export function compatFrameLimits(state: ServerState<ServerConfig>): FrameLimits
  * version or silence gets one Failure frame and a close, with a log line;
  * nothing a peer sends can crash the server.
  */
-export async function listenCompat(state: ServerState<ServerConfig>, port: number): Promise<net.Server> {
+/** Listens for the original's protocol; connections are served once `serving` resolves (after the spool is loaded). */
+export async function listenCompat(state: ServerState<ServerConfig>, port: number, serving: Promise<void> = Promise.resolve()): Promise<net.Server> {
   const { ip, limits } = state.config;
   const counter = new AddressCounter(limits.maxConnectionsPerAddress);
   const server = net.createServer((socket) => {
@@ -49,7 +50,7 @@ export async function listenCompat(state: ServerState<ServerConfig>, port: numbe
     // No heartbeats in this protocol: keepalive notices a worker host that vanished.
     socket.setKeepAlive(true, 60_000);
     const conn = new CompatConnection(socket, `${socket.remoteAddress}:${socket.remotePort}`, compatFrameLimits(state));
-    void greet(state, conn).catch((e) => log('error', `${conn.peer}: ${reason(e)}`));
+    void serving.then(() => greet(state, conn)).catch((e) => log('error', `${conn.peer}: ${reason(e)}`));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new BuilderError('listen_failed', `cannot listen on ${ip}:${port} (--compat-port): ${reason(e)}`, { cause: e })));

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { BuilderError, EXIT, reason } from './errors.js';
 import { maskSecrets } from './secrets.js';
+import { journalPrefix } from './log.js';
 
 /** Throws the error for bad command-line usage (exit 124). */
 export function usageError(message: string): never {
@@ -98,10 +99,10 @@ export async function runMain(main: (argv: string[]) => Promise<void | number>):
     process.exitCode = typeof code === 'number' ? code : EXIT.ok;
   } catch (e) {
     if (e instanceof BuilderError) {
-      process.stderr.write(maskSecrets(`${program}: ${e.message}\n`));
+      process.stderr.write(maskSecrets(`${journalPrefix('error')}${program}: ${e.message}\n`));
       process.exitCode = e.code === 'usage' ? EXIT.usage : EXIT.failure;
     } else {
-      process.stderr.write(maskSecrets(`${program}: internal error: ${reason(e)}\n`));
+      process.stderr.write(maskSecrets(`${journalPrefix('error')}${program}: internal error: ${reason(e)}\n`));
       if (argv.includes('--verbose') && e instanceof Error) process.stderr.write(maskSecrets(`${e.stack}\n`));
       process.exitCode = EXIT.internal;
     }

@@ -1,13 +1,14 @@
-import { createReadStream, promises as fs } from 'node:fs';
 import type { Connection } from '../protocol/connection.js';
 import { decodeServerMessage } from '../protocol/decode.js';
 import { dial, type Remote } from '../protocol/dial.js';
 import type { Job } from '../protocol/types.js';
 import { describeOutcome } from '../protocol/types.js';
 import { runJob } from '../exec/run-job.js';
+import type { Sandbox } from '../exec/sandbox/sandbox.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { workerFacts } from './facts.js';
+import { sendArtifact } from './send-artifact.js';
 
 /** Worker settings from the command line. */
 export interface WorkerOptions {
@@ -15,6 +16,8 @@ export interface WorkerOptions {
   remote: Remote;
   loop: boolean;
   workRoot?: string;
+  /** What runs each job (--sandbox); default: `none` as this process's user. */
+  sandbox?: Sandbox;
   token?: string;
   /** Aborted on SIGTERM/SIGINT: the current job's process group is killed and the worker exits. */
   stop?: AbortSignal;
@@ -106,8 +109,11 @@ async function serveOnce(opts: WorkerOptions, busy: Busy): Promise<boolean> {
     try {
       for (;;) {
         const m = decodeServerMessage(await conn.readLine());
-        if (m.type === 'job') nextJob?.(m);
-        else if (m.type === 'cancel' && current?.runId === m.run_id) current.abort.abort(new Error(m.reason));
+        if (m.type === 'job') {
+          // Known as current at once: a cancel right behind the job (while it is being set up) must find it.
+          current = { runId: m.run_id, abort: new AbortController() };
+          nextJob?.(m);
+        } else if (m.type === 'cancel' && current?.runId === m.run_id) current.abort.abort(new Error(m.reason));
         else if (m.type === 'failure') throw new BuilderError(m.code ?? 'server_failure', `server: ${m.message}`);
       }
     } catch (e) {
@@ -131,10 +137,10 @@ async function serveOnce(opts: WorkerOptions, busy: Busy): Promise<boolean> {
       });
       nextJob = null;
       if (got instanceof Error) throw got;
-      current = { runId: got.run_id, abort: new AbortController() };
+      if (current?.runId !== got.run_id) current = { runId: got.run_id, abort: new AbortController() };
       busy.job = got.job.name;
       try {
-        await runOne(conn, got.run_id, got.job, current.abort.signal, opts.workRoot);
+        await runOne(conn, got.run_id, got.job, current.abort.signal, opts);
       } finally {
         busy.job = null;
       }
@@ -153,11 +159,13 @@ async function serveOnce(opts: WorkerOptions, busy: Busy): Promise<boolean> {
   }
 }
 
-async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSignal, workRoot?: string): Promise<void> {
+async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSignal, opts: WorkerOptions): Promise<void> {
   log('info', `running ${job.name} (timeout ${job.timeout_s} s)`, runId);
   const result = await runJob(job, {
     signal,
-    ...(workRoot ? { workRoot } : {}),
+    runId,
+    ...(opts.workRoot ? { workRoot: opts.workRoot } : {}),
+    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
         // Lines of one event-loop turn go out as one write; a full batch makes the job wait for the server.
     onLine: (t, line) => conn.sendSoon({ type: 'output', run_id: runId, t, line }),
   }).catch((e: unknown) => {
@@ -166,18 +174,14 @@ async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSi
   try {
     if (signal.aborted && conn.isClosed)
       throw new BuilderError('connection_lost', `${reason(signal.reason)}; killed ${job.name}, the server requeues it`);
+    let outcome = result.outcome;
     for (const a of result.artifacts) {
-      try {
-        await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(a.full, { highWaterMark: 1 << 20 }), a.size);
-      } catch (e) {
-        if (conn.isClosed) throw e;
-        // The frame was never started (the file vanished): say so and go on.
-        await conn.send({ type: 'output', run_id: runId, t: 0, line: `builder-worker: cannot read artifact ${a.path}: ${reason(e)}; not sent` });
-      }
+      const problem = await sendArtifact(conn, runId, a);
+      if (problem && outcome.kind !== 'failed') outcome = { kind: 'failed', message: `${describeOutcome(outcome)}, but ${problem}` };
     }
-    await conn.send({ type: 'job_finished', run_id: runId, outcome: result.outcome });
-    log('info', `${job.name}: ${describeOutcome(result.outcome)}, ${result.artifacts.length} artifact(s)`, runId);
+    await conn.send({ type: 'job_finished', run_id: runId, outcome });
+    log('info', `${job.name}: ${describeOutcome(outcome)}, ${result.artifacts.length} artifact(s)`, runId);
   } finally {
-    if (result.dir) await fs.rm(result.dir, { recursive: true, force: true }).catch(() => undefined);
+    await result.release();
   }
 }

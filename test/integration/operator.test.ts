@@ -170,14 +170,16 @@ test('schedule --from adds many jobs over one connection, all or nothing', async
 
 test('a job whose previous run is still running is not queued again; --keep removes old results', async () => {
   const server = await startServer(tempDir(), ['--keep', '2']);
-  // Long enough for a few client calls on a loaded machine while it runs.
-  await scheduleJob(server, 'slow', 'sigma-1', '#!/bin/sh\nsleep 4\n', ['--period', 'daily']);
+  // why a release file, not a sleep: the run must still be going when it is due again, however loaded the machine.
+  const release = join(tempDir(), 'release');
+  await scheduleJob(server, 'slow', 'sigma-1', `#!/bin/sh\nwhile [ ! -e ${release} ]; do sleep 0.05; done\n`, ['--period', 'daily']);
   startWorker(server.remote, 'sigma-1', ['--loop']);
   await waitFor('the run', async () => (await clientJson(server.remote, ['info'])).running.length === 1);
   await clientJson(server.remote, ['reschedule', 'slow', new Date(Date.now() - 1000).toISOString()]);
   const info = await clientJson(server.remote, ['info']);
   assert.deepEqual(names(info, 'sigma-1'), [], 'due again while running: skipped');
   assert.match(server.err(), /slow is due but its previous run on sigma-1 is still running: skipped/);
+  writeFileSync(release, '');
   for (let i = 0; i < 3; i++) await clientJson(server.remote, ['execute', 'slow']);
   await waitFor('runs to finish', async () => {
     const i2 = await clientJson(server.remote, ['info']);

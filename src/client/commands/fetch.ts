@@ -22,6 +22,7 @@ export const fetch: Command = {
     const conn = await open(remote, { type: 'fetch', run_id: runId });
     const written: { path: string; size: number }[] = [];
     let fullId = runId;
+    const failed: string[] = [];
     try {
       const head = await reply(conn);
       if (head.type !== 'fetch_reply') throw new BuilderError('bad_reply', `unexpected reply "${head.type}" to fetch`);
@@ -45,16 +46,23 @@ export const fetch: Command = {
         try {
           await conn.readRaw(m.size, out);
           await new Promise<void>((ok, fail) => out.end((e?: Error | null) => (e ? fail(e) : ok())));
+          written.push({ path: rel, size: m.size });
+        } catch (e) {
+          if (conn.isClosed) throw e;
+          // A write error (disk full): the rest of its bytes were read and dropped, so the next artifact follows in step.
+          out.destroy();
+          await fs.rm(target, { force: true }).catch(() => undefined);
+          failed.push(`cannot write ${target}: ${reason((e as { cause?: unknown }).cause ?? e)}`);
         } finally {
           if (progress) clearInterval(progress);
         }
         done += m.size;
-        written.push({ path: rel, size: m.size });
       }
       if (tty) process.stderr.write(`\r${humanSize(total)} of ${humanSize(total)}\n`);
     } finally {
       conn.destroy();
     }
+    if (failed.length > 0) throw new BuilderError('fetch_write', `${failed.join('; ')} (fetched ${plural(written.length, 'other artifact')}; free some space and fetch again into an empty DIR)`);
     if (json) printJson({ run_id: fullId, dir: resolve(dir), artifacts: written });
     else console.log(`fetched ${plural(written.length, 'artifact')} (${humanSize(written.reduce((n, a) => n + a.size, 0))}) into ${resolve(dir)}`);
   },

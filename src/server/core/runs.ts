@@ -2,6 +2,7 @@ import type { ArtifactInfo, Outcome } from '../../protocol/types.js';
 import { describeOutcome } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
+import { logLimited } from '../../shared/rate-limited-log.js';
 import type { ResultRecord, RunRecord } from '../../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
@@ -61,7 +62,9 @@ export async function startRun(state: ServerState, run: Run): Promise<void> {
   if (state.stopping) return leaveForRestart(state, run, console);
   const timeoutMs = Math.min(record.job.timeout_s * 1000, MAX_TIMER_MS);
   const stopAsked = run.phase.kind === 'claiming' ? run.phase.stopAsked : null;
-  toRunning(run, console, setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs));
+  // why unref: the listener keeps a server alive; a run's timer alone must not (a core driven by a test).
+  const deadline = setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs).unref();
+  toRunning(run, console, deadline);
   console.on('grew', () => state.events.emit('run_output', { runId: record.run_id }));
   worker.runId = record.run_id;
   log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
@@ -89,7 +92,7 @@ export function stopRun(state: ServerState, run: Run, why: string, requeue: bool
     const late = `${why}; the worker did not stop it within ${state.config.killGraceS} s`;
     if (requeue) void loseRun(state, run, late);
     else void endRun(state, run, { kind: 'failed', message: late }, false, true);
-  }, state.config.killGraceS * 1000);
+  }, state.config.killGraceS * 1000).unref();
   toStopping(run, why, requeue, grace);
   log('warn', `${run.record.job.name}: ${why}; stopping it on worker ${run.worker.id}`, run.record.run_id);
   run.worker.link.sendCancel(run.record.run_id, why);
@@ -99,7 +102,8 @@ export function stopRun(state: ServerState, run: Run, why: string, requeue: bool
 export function ownRun(state: ServerState, w: WorkerPeer, runId: string): Run | null {
   const run = state.runs.get(runId);
   if (!run || (run.phase.kind !== 'running' && run.phase.kind !== 'stopping') || run.worker !== w) {
-    log('warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
+    // Rate-limited: a worker may send any number of these (200,000 output lines of a stale run).
+    logLimited(`stale/${w.id}`, 'warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
     return null;
   }
   return run;
@@ -176,6 +180,9 @@ async function endRun(state: ServerState, run: Run, outcome: Outcome, requeue: b
   } catch (e) {
     log('error', `console of ${record.job.name} could not be written: ${reason(e)}`, id);
   }
+  // Storage failure is never success: a console or artifact that could not be stored fails the run.
+  const storage = run.usage.storage ?? run.console?.failure ?? null;
+  if (storage && !requeue) outcome = { kind: 'failed', message: storage };
   const ended = (o: Outcome | null) => {
     state.runs.delete(id);
     toStored(run, o);

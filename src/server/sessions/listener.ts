@@ -3,7 +3,6 @@ import { Connection } from '../../protocol/connection.js';
 import { decodeHello } from '../../protocol/decode.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
-import { PROTOCOL_VERSION } from '../../shared/version.js';
 import { checkHello, refuseHello, type Via } from './auth.js';
 import { runClientSession } from './client-session.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -15,13 +14,21 @@ import { runWorkerSession } from './worker-session.js';
  * Accepts connections and routes each by its hello: a bad first line, a
  * protocol version mismatch, a refused credential or silence gets one
  * failure line and a close; nothing a peer sends can crash the server.
+ * Connections accepted before `ready` resolves (the server listens before it
+ * recovers the spool) wait for it unread; if it rejects, they are closed.
  */
-export function listen(state: ServerState<ServerConfig>): Promise<Listening> {
+export function listen(state: ServerState<ServerConfig>, ready: Promise<void> = Promise.resolve()): Promise<Listening> {
   const { ip, port, security, limits } = state.config;
   return openListeners({ ip, port, security, limits }, (socket: net.Socket, via: Via) => {
     const peer = via === 'unix' ? 'local socket' : `${socket.remoteAddress}:${socket.remotePort}`;
-    const conn = new Connection(socket, peer, state.config.maxLine);
-    void greet(state, conn, via).catch((e) => log('error', `${peer}: ${reason(e)}`));
+    socket.on('error', () => undefined);
+    ready.then(
+      () => {
+        const conn = new Connection(socket, peer, state.config.maxLine);
+        void greet(state, conn, via).catch((e) => log('error', `${peer}: ${reason(e)}`));
+      },
+      () => socket.destroy(),
+    );
   });
 }
 
@@ -40,11 +47,6 @@ async function greet(state: ServerState<ServerConfig>, conn: Connection, via: Vi
     return;
   } finally {
     clearTimeout(timer);
-  }
-  if (hello.version !== PROTOCOL_VERSION) {
-    log('warn', `${conn.peer}: protocol version ${hello.version}, this server speaks ${PROTOCOL_VERSION}; disconnecting`);
-    await conn.fail(`protocol version mismatch: you speak ${hello.version}, this server speaks ${PROTOCOL_VERSION} (upgrade the older side)`, 'version_mismatch');
-    return;
   }
   const refused = checkHello(state.config.security, hello, via, conn.socket);
   if (refused) return refuseHello(conn, hello.role, refused);

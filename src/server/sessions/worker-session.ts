@@ -65,6 +65,8 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
         case 'output': {
           const run = ownRun(state, w, m.run_id);
           if (run) recordOutput(state, run, m.t, m.line);
+          // Backpressure: while the console's disk writes lag, stop reading this worker (TCP then holds it back).
+          if (run?.console) await run.console.room();
           break;
         }
         case 'artifact': {

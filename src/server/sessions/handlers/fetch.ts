@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
-import { BuilderError } from '../../../shared/errors.js';
+import { BuilderError, reason } from '../../../shared/errors.js';
 import type { ServerState } from '../../core/state.js';
 import { resolveRunId } from './resolve-run-id.js';
 
@@ -18,8 +18,12 @@ export async function handleFetch(state: ServerState, conn: Connection, m: Extra
   if (!result) throw new BuilderError('unknown_run', `the result of run ${runId} cannot be read (see the server log)`);
   await conn.send({ type: 'fetch_reply', run_id: runId, artifacts: result.artifacts });
   const base = join(state.spool.resultDir(name, runId), 'artifacts');
+  const problems: string[] = [];
   for (const a of result.artifacts) {
-    await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(join(base, a.path)), a.size);
+    // The frame always carries exactly the announced size (padded if the file is short or fails): the stream stays in step.
+    const { sent, error } = await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(join(base, a.path)), a.size);
+    if (error || sent < a.size) problems.push(`${a.path}: ${error ? reason(error) : `only ${sent} of ${a.size} bytes on the server`}`);
   }
-  await conn.send({ type: 'success', message: `sent ${result.artifacts.length} artifacts` });
+  if (problems.length > 0) throw new BuilderError('fetch_failed', `cannot read stored artifacts of run ${runId} (${problems.join('; ')}); the files named were sent incomplete`);
+  await conn.send({ type: 'success', message: `sent ${result.artifacts.length} artifact${result.artifacts.length === 1 ? "" : "s"}` });
 }

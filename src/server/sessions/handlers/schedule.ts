@@ -6,6 +6,7 @@ import { BuilderError, reason } from '../../../shared/errors.js';
 import { log } from '../../../shared/log.js';
 import type { ScheduleEntry, TemplateRef } from '../../../spool/records.js';
 import { enqueueJob, unqueueJob } from '../../core/queue.js';
+import { isReserved } from '../../core/schedule-reservations.js';
 import { tick } from '../../core/scheduler.js';
 import { executeNow } from './execute.js';
 import { platformWarnings } from './platform-warning.js';
@@ -80,6 +81,9 @@ export async function addEntries(state: ServerState, entries: ScheduleEntry[], o
     const todo: ScheduleEntry[] = [];
     for (const e of entries) {
       const old = state.schedule.get(e.name);
+      // A name a batch (schedule --from) is committing right now counts as scheduled.
+      if (!old && isReserved(state, e.name))
+        throw new BuilderError('duplicate', `job ${e.name} is being scheduled by a batch right now${entries.length > 1 ? '; nothing was scheduled' : ''}`);
       if (old && !opts.replace)
         throw new BuilderError('duplicate', `job ${e.name} is already scheduled (unschedule ${e.name} first, reschedule it, or schedule --replace)${entries.length > 1 ? '; nothing was scheduled' : ''}`);
       if (!old) {
