@@ -129,10 +129,18 @@ export class ResultIndex {
     }
   }
 
+  /** Kept open for appends: one write per stored run instead of an open, a write and a close. */
+  private handle: fs.FileHandle | null = null;
+
   private append(line: string): void {
-    this.appending = this.appending.then(() =>
-      fs.appendFile(this.file, line).catch((e: unknown) => log('warn', `spool: cannot append to ${INDEX_FILE}: ${reason(e)}; it is repaired at the next start`)),
-    );
+    this.appending = this.appending.then(async () => {
+      try {
+        this.handle ??= await fs.open(this.file, 'a');
+        await this.handle.write(line);
+      } catch (e) {
+        log('warn', `spool: cannot append to ${INDEX_FILE}: ${reason(e)}; it is repaired at the next start`);
+      }
+    });
   }
 
   /** Adds a stored result (again: a no-op). */
