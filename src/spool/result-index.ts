@@ -197,4 +197,9 @@ export class ResultIndex {
   has(runId: string): boolean {
     return this.byId.has(runId);
   }
+
+  /** A run's entry, if it is in the index. */
+  get(runId: string): IndexEntry | undefined {
+    return this.byId.get(runId);
+  }
 }
