@@ -186,6 +186,27 @@ export function writeJobFiles(spool, n, script, { prefix = 'job', platform = PLA
   return names;
 }
 
+/**
+ * Writes `n` stored results straight into SPOOL/results/<job>/<run-id>/
+ * (result.json and an empty console, the format of README "The spool"), for
+ * a spool no server runs on yet; `jobs` job names share them. Run ids are
+ * hex, one finish time a second apart.
+ */
+export function writeResultFiles(spool, n, { jobs = 100, platform = PLATFORM } = {}) {
+  const base = Date.parse('2026-01-01T00:00:00Z');
+  for (let j = 0; j < jobs; j++) mkdirSync(join(spool, 'results', `res${j}`), { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const name = `res${i % jobs}`;
+    const runId = (0x10000000 + i).toString(16).padStart(16, '0');
+    const dir = join(spool, 'results', name, runId);
+    mkdirSync(dir);
+    const started = new Date(base + i * 1000).toISOString();
+    const finished = new Date(base + i * 1000 + 500).toISOString();
+    writeFileSync(join(dir, 'result.json'), JSON.stringify({ version: 1, run_id: runId, job: { name, platform, script: 'true\n', timeout_s: 600 }, started, finished, outcome: { kind: 'exited', code: 0 }, artifacts: [], console_lines: 0, retries: 0, worker: null }));
+    writeFileSync(join(dir, 'console.ndjson'), '');
+  }
+}
+
 /** How many job directories results/ holds (a cheap progress poll: one readdir). */
 export function resultJobCount(spool) {
   try {

@@ -173,10 +173,12 @@ export function decodeScheduleSpec(o: Obj): ScheduleSpec {
 export function decodeClientMessage(line: string): ClientMessage {
   const o = parseObject(line);
   switch (o.type) {
-    case 'schedule':
-      return o.replace === true
-        ? { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }), replace: true }
-        : { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }) };
+    case 'schedule': {
+      const m: ClientMessage = { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }) };
+      if (o.replace === true) m.replace = true;
+      if (o.now === true) m.now = true;
+      return m;
+    }
     case 'unschedule':
       return { type: 'unschedule', name: checkName('job', str(o, 'name', 100)) };
     case 'execute': {

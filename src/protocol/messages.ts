@@ -48,7 +48,8 @@ export interface ScheduleSpec {
 /** Messages a client sends after its hello: one command per connection. */
 export type ClientMessage =
   /** replace: update the job if it is already scheduled (unchanged: left as it is). */
-  | { type: 'schedule'; job: ScheduleSpec; replace?: boolean }
+  /** now: queue it at once as execute would, in the same connection (a one-off job in one call). */
+  | { type: 'schedule'; job: ScheduleSpec; replace?: boolean; now?: boolean }
   | { type: 'unschedule'; name: string }
   | { type: 'execute'; name: string; platform?: string; verify?: number }
   /** limit: jobs listed per queue (absent: 100; 0: all); the count is always the whole queue's. */
@@ -107,7 +108,8 @@ export interface ResultSummary {
   artifacts: number;
   size: number;
   /** Each artifact with its sha256 (absent for results stored before hashes were recorded). */
-  files: ArtifactInfo[];
+  /** The artifacts with their sha256; absent when the result could not be read. */
+  files?: ArtifactInfo[];
   /** The verify group this run belongs to, and the group's outcome so far. */
   group?: GroupSummary;
 }

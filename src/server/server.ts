@@ -9,6 +9,7 @@ import { ServerState } from './core/state.js';
 import type { ServerConfig } from './config/server-config.js';
 import { freezeRuns } from './core/runs.js';
 import { keepNewestResults } from './core/retention.js';
+import { indexStoredRuns, resultIndex } from './core/stored-results.js';
 import { countStoredRuns } from './http/metrics.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
@@ -46,6 +47,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   try {
     const state = new ServerState(spool, config);
     // Subscribers of the core's events (uploads subscribe in startUploads).
+    indexStoredRuns(state);
     keepNewestResults(state);
     countStoredRuns(state);
     recordBuilds(state);
@@ -65,6 +67,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     await loadState(state);
     await loadGroups(state);
     loaded();
+    // Opened now (not at the first `results`), so that reading a big index does not delay a client.
+    void resultIndex(state);
     const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
     undo.push(stopUploads);
     ready();

@@ -34,7 +34,7 @@ export function verifyArg(v: unknown): number | undefined {
 export const schedule: Command = {
   name: 'schedule',
   summary: 'add a job to the schedule',
-  usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap] [--replace] [--verify N]
+  usage: `schedule NAME PLATFORM SCRIPT [--period hourly|daily|weekly|never | --cron EXPR [--tz ZONE]] [--timeout SECONDS] [--allow-overlap] [--replace] [--verify N] [--now]
        schedule --from FILE|DIR [--platform P] [--period P] [--replace] [--verify N]
   --period P   how often it runs (default ${DEFAULT_PERIOD}, as in the original); a period other than
                never queues the first run at once; never runs only on execute
@@ -46,12 +46,17 @@ export const schedule: Command = {
                of jobs kept in git can be applied again; without it, an existing job is refused
   --verify N   build each due run N times (2 to ${MAX_VERIFY}) on different workers and compare
                the artifacts' paths and sha256 (a verify group: reproducible, differs or incomplete)
+  --now        also run it now, first in its queue, as execute does (a one-off job in one call:
+               --period never --now)
   All or nothing: if any job is bad (or already scheduled, without --replace), none is scheduled.
   SCRIPT is a file; its #! line decides the interpreter (/bin/sh without one).`,
-  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap', 'from', 'platform', 'replace', 'verify'],
-  booleans: ['allow-overlap', 'replace'],
+  flags: ['period', 'cron', 'tz', 'timeout', 'allow-overlap', 'from', 'platform', 'replace', 'verify', 'now'],
+  booleans: ['allow-overlap', 'replace', 'now'],
   async run({ remote, json, args }) {
-    if (args.from !== undefined) return scheduleMany(remote, json, args);
+    if (args.from !== undefined) {
+      if (args.now) usageError('--now applies to one job, not to schedule --from (execute each one instead)');
+      return scheduleMany(remote, json, args);
+    }
     const [n, p, file, extra] = args._;
     if (extra !== undefined) usageError(`unexpected argument "${extra}"`);
     const name = nameArg('job', n);
@@ -82,7 +87,7 @@ export const schedule: Command = {
     if (args['allow-overlap']) spec.allow_overlap = true;
     const verify = verifyArg(args.verify);
     if (verify !== undefined) spec.verify = verify;
-    const r = await request(remote, { type: 'schedule', job: spec, ...(args.replace ? { replace: true } : {}) });
+    const r = await request(remote, { type: 'schedule', job: spec, ...(args.replace ? { replace: true } : {}), ...(args.now ? { now: true } : {}) });
     printReply(json, r, `scheduled ${name}`);
   },
 };

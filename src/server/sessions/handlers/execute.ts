@@ -9,12 +9,13 @@ import { platformWarnings } from './platform-warning.js';
 import { enqueueGroup, unqueueBuilds } from '../../core/verify.js';
 
 /**
- * `execute`: runs a scheduled job now: moves it to the front of its queue(s)
- * (adding it if absent) and wakes waiting workers. With `verify` (or a job
- * scheduled with it) the run is a verify group of that many builds; builds
- * of an earlier group still queued are replaced (that group ends incomplete).
+ * Puts a scheduled job at the front of its queue(s) (adding it if absent) and
+ * wakes waiting workers; returns the platforms and the verify count it was
+ * queued with. With `verify` (or a job scheduled with it) the run is a verify
+ * group of that many builds; builds of an earlier group still queued are
+ * replaced (that group ends incomplete).
  */
-export async function handleExecute(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'execute' }>): Promise<void> {
+export async function executeNow(state: ServerState, m: { name: string; platform?: string; verify?: number }): Promise<{ platforms: string[]; verify: number | undefined }> {
   const entry = state.schedule.get(m.name);
   if (!entry) throw new BuilderError('unknown_job', `no job named ${m.name} is scheduled (see: builder-client info)`);
   if (m.platform && state.dropped.has(m.platform))
@@ -34,7 +35,13 @@ export async function handleExecute(state: ServerState, conn: Connection, m: Ext
     else await enqueueJob(state, job, { front: true });
     void dispatch(state, job.platform);
   }
+  return { platforms: jobs.map((j) => j.platform), verify };
+}
+
+/** `execute`: runs a scheduled job now (see executeNow). */
+export async function handleExecute(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'execute' }>): Promise<void> {
+  const { platforms, verify } = await executeNow(state, m);
   const builds = verify ? ` (${verify} builds on different workers)` : '';
-  const warnings = await platformWarnings(state, jobs.map((j) => j.platform), true);
-  await conn.send({ type: 'success', message: `${m.name} is first in the ${jobs.map((j) => j.platform).join(', ')} queue${jobs.length > 1 ? 's' : ''}${builds}`, ...(warnings.length ? { warnings } : {}) });
+  const warnings = await platformWarnings(state, platforms, true);
+  await conn.send({ type: 'success', message: `${m.name} is first in the ${platforms.join(', ')} queue${platforms.length > 1 ? 's' : ''}${builds}`, ...(warnings.length ? { warnings } : {}) });
 }

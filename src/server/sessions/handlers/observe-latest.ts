@@ -4,6 +4,7 @@ import { BuilderError } from '../../../shared/errors.js';
 import { observeRun } from '../observe.js';
 import { isActive } from '../../core/run-phase.js';
 import type { ServerState } from '../../core/state.js';
+import { resultIndex } from '../../core/stored-results.js';
 
 /** `observe_latest`: observes the newest run (running first, else stored) of a job and/or platform. */
 export async function handleObserveLatest(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'observe_latest' }>): Promise<void> {
@@ -11,11 +12,8 @@ export async function handleObserveLatest(state: ServerState, conn: Connection, 
   const running = [...state.runs.values()].filter((r) => isActive(r) && fits(r.record.job)).sort((a, b) => b.record.started.localeCompare(a.record.started));
   let runId: string | undefined = running[0]?.record.run_id;
   if (!runId) {
-    const names = m.job ? [m.job] : [...new Set(state.results.values())];
-    let newest: { id: string; started: string } | null = null;
-    for (const n of names)
-      for (const r of await state.spool.listResultsOf(n)) if (fits(r.job) && (!newest || r.started > newest.started)) newest = { id: r.run_id, started: r.started };
-    runId = newest?.id;
+    const ix = await resultIndex(state);
+    runId = ix.latestStarted((e) => state.results.has(e.run_id) && fits(e))?.run_id;
   }
   const what = [m.job ? `job ${m.job}` : '', m.platform ? `platform ${m.platform}` : ''].filter(Boolean).join(' on ') || 'any job';
   if (!runId || !(await observeRun(state, conn, runId, m.from ?? 0))) throw new BuilderError('unknown_run', `no run of ${what} is running or stored`);

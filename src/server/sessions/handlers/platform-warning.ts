@@ -1,11 +1,12 @@
 import { ALL_PLATFORMS } from '../../../spool/records.js';
 import { templatePlatforms } from '../../core/jobs.js';
 import type { ServerState } from '../../core/state.js';
+import { resultIndex } from '../../core/stored-results.js';
 
 /** Per server: the job names whose stored results were looked at, and the platforms they ran on; both only grow. */
 const servedCache = new WeakMap<ServerState, { checked: Set<string>; platforms: Set<string> }>();
 
-/** Platforms of stored results: one result read per job name, once; later runs add theirs on the next call. */
+/** Platforms of stored results: one index look-up per job name, once; later runs add theirs on the next call. */
 async function servedPlatforms(state: ServerState): Promise<Set<string>> {
   let cache = servedCache.get(state);
   if (!cache) {
@@ -15,8 +16,8 @@ async function servedPlatforms(state: ServerState): Promise<Set<string>> {
   for (const [runId, name] of state.results) {
     if (cache.checked.has(name)) continue;
     cache.checked.add(name);
-    const r = await state.spool.readResult(name, runId).catch(() => null);
-    if (r) cache.platforms.add(r.job.platform);
+    const e = (await resultIndex(state)).get(runId);
+    if (e) cache.platforms.add(e.platform);
   }
   for (const r of state.runs.values()) cache.platforms.add(r.record.job.platform);
   return cache.platforms;

@@ -1,38 +1,41 @@
 import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage, ResultSummary } from '../../../protocol/messages.js';
 import { BuilderError } from '../../../shared/errors.js';
-import type { ResultRecord } from '../../../spool/records.js';
+import type { IndexEntry } from '../../../spool/result-index.js';
+import { newestResults, resultIndex } from '../../core/stored-results.js';
 import type { ServerState } from '../../core/state.js';
 import { groupSummary } from '../../core/verify.js';
 
 /** A stored result as `results` lists it. */
-export function summarize(r: ResultRecord): ResultSummary {
+export function summarize(r: IndexEntry): ResultSummary {
   return {
     run_id: r.run_id,
-    name: r.job.name,
-    platform: r.job.platform,
+    name: r.name,
+    platform: r.platform,
     started: r.started,
     finished: r.finished,
     duration_s: Math.max(0, (Date.parse(r.finished) - Date.parse(r.started)) / 1000),
     outcome: r.outcome,
-    artifacts: r.artifacts.length,
-    size: r.artifacts.reduce((n, a) => n + a.size, 0),
-    files: r.artifacts,
+    artifacts: r.artifacts,
+    size: r.size,
   };
 }
 
-/** `results`: the newest finished runs (of one job, or of all), newest first. */
+/** `results`: the newest finished runs (of one job, or of all), newest first, from the results index. */
 export async function handleResults(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'results' }>): Promise<void> {
   const limit = m.limit ?? 50;
-  let names: string[];
-  if (m.name) {
-    const known = state.schedule.has(m.name) || [...state.results.values()].includes(m.name);
-    if (!known) throw new BuilderError('unknown_job', `no job named ${m.name} is scheduled or has results (see: builder-client info)`);
-    names = [m.name];
-  } else names = [...new Set(state.results.values())];
-  const all: ResultRecord[] = [];
-  for (const n of names) all.push(...(await state.spool.listResultsOf(n)));
-  all.sort((a, b) => b.finished.localeCompare(a.finished));
-  const shown = all.slice(0, limit).map((r) => ({ ...summarize(r), ...(r.group ? { group: groupSummary(state, r.group) } : {}) }));
+  const name = m.name;
+  if (name !== undefined) {
+    const known = state.schedule.has(name) || (await resultIndex(state)).ofJob(name).some((e) => state.results.has(e.run_id));
+    if (!known) throw new BuilderError('unknown_job', `no job named ${name} is scheduled or has results (see: builder-client info)`);
+  }
+  const found = await newestResults(state, limit, name === undefined ? undefined : (e) => e.name === name);
+  // why read these: only the runs shown (at most --limit) are opened, for their artifact hashes and verify group.
+  const shown = await Promise.all(
+    found.map(async (e) => {
+      const r = await state.spool.readResult(e.name, e.run_id);
+      return { ...summarize(e), ...(r ? { files: r.artifacts } : {}), ...(r?.group ? { group: groupSummary(state, r.group) } : {}) };
+    }),
+  );
   await conn.send({ type: 'results_reply', results: shown });
 }

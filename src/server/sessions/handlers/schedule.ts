@@ -8,6 +8,7 @@ import type { ScheduleEntry, TemplateRef } from '../../../spool/records.js';
 import { enqueueJob, unqueueJob } from '../../core/queue.js';
 import { isReserved } from '../../core/schedule-reservations.js';
 import { tick } from '../../core/scheduler.js';
+import { executeNow } from './execute.js';
 import { platformWarnings } from './platform-warning.js';
 import type { ServerState } from '../../core/state.js';
 
@@ -129,13 +130,16 @@ export async function addEntries(state: ServerState, entries: ScheduleEntry[], o
   return counts;
 }
 
-/** `schedule`: adds a job to the schedule (with `replace`, or updates it); a job with a period (or a due cron time) is queued at once. */
+/** `schedule`: adds a job to the schedule (with `replace`, or updates it); a job with a period (or a due cron time) is queued at once, and with `now` any job is put first in its queue as `execute` would. */
 export async function handleSchedule(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'schedule' }>): Promise<void> {
   const entry = entryOf(state, m.job);
   const counts = await addEntries(state, [entry], { replace: m.replace === true });
   const stored = state.schedule.get(entry.name) ?? entry;
   const what = counts.updated ? 'updated' : counts.unchanged ? 'unchanged:' : 'scheduled';
   const verify = entry.verify ? `, each run built ${entry.verify} times on different workers` : '';
-  const warnings = await platformWarnings(state, [entry.platform]);
-  await conn.send({ type: 'success', message: `${what} ${entry.name} on ${entry.platform}${stored.next ? `, next run ${stored.next}` : ' (runs on execute only)'}${verify}`, ...(warnings.length ? { warnings } : {}) });
+  // why after addEntries: the entry is durable first, so a queued copy always has its schedule entry behind it.
+  const queued = m.now ? (await executeNow(state, { name: entry.name })).platforms : [];
+  const warnings = await platformWarnings(state, [entry.platform], m.now === true);
+  const when = m.now ? `, first in the ${queued.join(', ')} queue${queued.length > 1 ? 's' : ''}` : stored.next ? `, next run ${stored.next}` : ' (runs on execute only)';
+  await conn.send({ type: 'success', message: `${what} ${entry.name} on ${entry.platform}${when}${verify}`, ...(warnings.length ? { warnings } : {}) });
 }
