@@ -67,6 +67,8 @@ export async function runJob(job: Job, opts: RunOptions): Promise<JobResult> {
   } catch (e) {
     return { outcome: { kind: 'failed', message: `cannot write the job script ${script}: ${reason(e)}` }, artifacts: [], dir };
   }
+  // A cancel while the job was being set up: it never starts (the abort listener below would come too late).
+  if (opts.signal.aborted) return { outcome: { kind: 'failed', message: `stopped before it started: ${reason(opts.signal.reason)}` }, artifacts: [], dir };
   const hasShebang = job.script.startsWith('#!');
   const [cmd, args] = hasShebang ? [script, []] : ['/bin/sh', [script]];
   let child;

@@ -1,6 +1,7 @@
 import { BuilderError, oneLine } from '../shared/errors.js';
+import { PROTOCOL_VERSION } from '../shared/version.js';
 import type { ClientMessage, Hello, ScheduleSpec, ServerMessage, WorkerMessage } from './messages.js';
-import { NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
+import { MAX_TIMEOUT_S, NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
 
 // The only place untyped JSON becomes a message: every field is checked here,
 // so the rest of the code can trust what it gets.
@@ -106,6 +107,9 @@ export function decodeHello(line: string): Hello {
   const o = parseObject(line);
   if (o.type !== 'hello') bad(`expected a hello first, got "${String(o.type)}"`);
   const version = int(o, 'version');
+  // First, before any other field: another version's hello may look different in every other way.
+  if (version !== PROTOCOL_VERSION)
+    throw new BuilderError('version_mismatch', `protocol version mismatch: you speak ${version}, this server speaks ${PROTOCOL_VERSION} (upgrade the older side)`);
   const token = optStr(o, 'token', 4096);
   if (o.role === 'client') return { type: 'hello', role: 'client', version, token };
   if (o.role === 'worker') return { type: 'hello', role: 'worker', version, token, worker: facts(obj(o, 'worker')) };
@@ -124,7 +128,7 @@ export function decodeScheduleSpec(o: Obj): ScheduleSpec {
   if (cron !== undefined) spec.cron = cron;
   const tz = optStr(o, 'tz', 100);
   if (tz !== undefined) spec.tz = tz;
-  const timeout = optInt(o, 'timeout_s', 1, 7 * 24 * 3600);
+  const timeout = optInt(o, 'timeout_s', 1, MAX_TIMEOUT_S);
   if (timeout !== undefined) spec.timeout_s = timeout;
   if (o.allow_overlap !== undefined) spec.allow_overlap = o.allow_overlap === true;
   return spec;
@@ -169,7 +173,7 @@ export function decodeClientMessage(line: string): ClientMessage {
       if (tz !== undefined) m.tz = tz;
       const platform = optStr(o, 'platform', 100);
       if (platform !== undefined) m.platform = checkName('platform', platform);
-      const timeout = optInt(o, 'timeout_s', 1, 7 * 24 * 3600);
+      const timeout = optInt(o, 'timeout_s', 1, MAX_TIMEOUT_S);
       if (timeout !== undefined) m.timeout_s = timeout;
       return m;
     }

@@ -45,6 +45,8 @@ export const NAME_RULE = '1-100 characters from A-Z a-z 0-9 . _ + -, starting wi
 
 /** Default job timeout: one hour, as the original. */
 export const DEFAULT_TIMEOUT_S = 3600;
+/** The longest job timeout, 7 days (Node's timers hold at most about 24.8 days). */
+export const MAX_TIMEOUT_S = 7 * 24 * 3600;
 
 /** Renders an outcome the way people read it: `exited 0`, `signalled 9`, `failed: timed out`. */
 export function describeOutcome(o: Outcome): string {

@@ -76,7 +76,7 @@ void runMain(async (argv) => {
   });
   const seconds = (flag: string, v: unknown, dflt: number): number => {
     const n = v === undefined ? dflt : Number(v);
-    if (!(n > 0 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
+    if (!(n >= 0.1 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
     return Math.round(n * 1000);
   };
   const D = DEFAULT_LIMITS;
@@ -85,7 +85,7 @@ void runMain(async (argv) => {
     configDir: args['config-dir'] ?? defaultConfigDir(),
     ip,
     port: intFlag('--port', args.port, 0, 65535),
-    heartbeatMs: Math.round(Number(args.heartbeat) * 1000) || usageError(`--heartbeat must be a positive number of seconds`),
+    heartbeatMs: seconds('--heartbeat', args.heartbeat, 10),
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
     maxLine: intFlag('--max-line', args['max-line'] ?? DEFAULT_MAX_LINE, 1024, 64 * 1024 * 1024),

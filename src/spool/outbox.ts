@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
-import { recordText, renameDurable, syncDir, writeAtomic, writeAtomicStream } from './atomic.js';
+import { recordText, syncDir, writeAtomic, writeAtomicStream } from './atomic.js';
 import type { Spool } from './spool.js';
 
 // The upload outbox: one record per finished run still to be delivered to
@@ -68,11 +68,25 @@ export class Outbox {
     await syncDir(this.spool.path('outbox'));
   }
 
-  /** Moves a record to dead-letter/ with its reason: rewritten in place, then renamed, so it is never in neither. */
+  /**
+   * Moves a record to dead-letter/ with its reason. Crash safety: the dead
+   * record is written in dead-letter/ first, then the outbox record removed,
+   * so it is never in neither folder; a crash between leaves it in both,
+   * which `isBuried` tells apart from an operator's take-back (a record with
+   * `dead_reason` moved back to outbox/, gone from dead-letter/).
+   */
   async bury(rec: OutboxRecord, why: string): Promise<void> {
     const dead = { ...rec, dead_reason: why };
-    await this.put(dead);
-    await renameDurable(this.spool.path('outbox', `${rec.run_id}.json`), this.spool.path('dead-letter', `${rec.run_id}.json`));
+    await writeAtomic(this.spool.path('tmp'), this.spool.path('dead-letter', `${rec.run_id}.json`), recordText(dead));
+    await this.remove(rec.run_id);
+  }
+
+  /** Whether dead-letter/ holds this run (an outbox record beside it is the rest of an interrupted burial). */
+  async isBuried(runId: string): Promise<boolean> {
+    return fs.access(this.spool.path('dead-letter', `${runId}.json`)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** How many runs wait in outbox/ and lie in dead-letter/. */

@@ -1,5 +1,5 @@
 import { checkName, decodeOutcome, decodeScheduleSpec } from '../protocol/decode.js';
-import { DEFAULT_TIMEOUT_S, type Job } from '../protocol/types.js';
+import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, type Job } from '../protocol/types.js';
 import { BuilderError } from '../shared/errors.js';
 import { ALL_PLATFORMS, type PlatformRecord, type QueueItem, type ResultRecord, type RunRecord, type ScheduleEntry, type TemplateRef } from './records.js';
 
@@ -40,7 +40,7 @@ export function parseJob(v: unknown, what: string, platform?: string): Job {
   const p = j.platform ?? platform;
   need(typeof p === 'string', `${what}: job.platform must be a string`);
   const t = j.timeout_s ?? DEFAULT_TIMEOUT_S;
-  need(typeof t === 'number' && Number.isInteger(t) && t > 0, `${what}: job.timeout_s must be a positive integer`);
+  need(typeof t === 'number' && Number.isInteger(t) && t > 0 && t <= MAX_TIMEOUT_S, `${what}: job.timeout_s must be a whole number of seconds from 1 to ${MAX_TIMEOUT_S} (7 days)`);
   return { name: checkName('job', j.name), platform: checkName('platform', p), script: j.script, timeout_s: t };
 }
 

@@ -72,8 +72,11 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
     try {
       for (;;) {
         const m = decodeServerMessage(await conn.readLine());
-        if (m.type === 'job') nextJob?.(m);
-        else if (m.type === 'cancel' && current?.runId === m.run_id) current.abort.abort(new Error(m.reason));
+        if (m.type === 'job') {
+          // Known as current at once: a cancel right behind the job (while it is being set up) must find it.
+          current = { runId: m.run_id, abort: new AbortController() };
+          nextJob?.(m);
+        } else if (m.type === 'cancel' && current?.runId === m.run_id) current.abort.abort(new Error(m.reason));
         else if (m.type === 'failure') throw new BuilderError(m.code ?? 'server_failure', `server: ${m.message}`);
       }
     } catch (e) {
@@ -97,7 +100,7 @@ async function serveOnce(opts: WorkerOptions): Promise<boolean> {
       });
       nextJob = null;
       if (got instanceof Error) throw got;
-      current = { runId: got.run_id, abort: new AbortController() };
+      if (current?.runId !== got.run_id) current = { runId: got.run_id, abort: new AbortController() };
       await runOne(conn, got.run_id, got.job, current.abort.signal, opts.workRoot);
       current = null;
       ran = true;

@@ -36,7 +36,8 @@ test('a run the receiver keeps refusing with 400 moves to dead-letter after --up
   let server = await startServer(tempDir(), args);
   const runId = await runOne(server, 'rejected', 'up-4');
   const deadFile = join(server.dir, 'dead-letter', `${runId}.json`);
-  await waitFor('the run to be dead-lettered', () => existsSync(deadFile));
+  // Burying writes dead-letter/ first, then removes the outbox record and logs it.
+  await waitFor('the run to be dead-lettered', () => existsSync(deadFile) && /moved to dead-letter/.test(server.err()));
   const dead = JSON.parse(readFileSync(deadFile, 'utf8'));
   assert.match(dead.dead_reason, /refused 3 times in a row, last: HTTP 400/);
   assert.equal(dead.attempts, 3);

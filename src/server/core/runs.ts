@@ -61,7 +61,9 @@ export async function startRun(state: ServerState, run: Run): Promise<void> {
   if (state.stopping) return leaveForRestart(state, run, console);
   const timeoutMs = Math.min(record.job.timeout_s * 1000, MAX_TIMER_MS);
   const stopAsked = run.phase.kind === 'claiming' ? run.phase.stopAsked : null;
-  toRunning(run, console, setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs));
+  // why unref: the listener keeps a server alive; a run's timer alone must not (a core driven by a test).
+  const deadline = setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs).unref();
+  toRunning(run, console, deadline);
   console.on('grew', () => state.events.emit('run_output', { runId: record.run_id }));
   worker.runId = record.run_id;
   log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
@@ -89,7 +91,7 @@ export function stopRun(state: ServerState, run: Run, why: string, requeue: bool
     const late = `${why}; the worker did not stop it within ${state.config.killGraceS} s`;
     if (requeue) void loseRun(state, run, late);
     else void endRun(state, run, { kind: 'failed', message: late }, false, true);
-  }, state.config.killGraceS * 1000);
+  }, state.config.killGraceS * 1000).unref();
   toStopping(run, why, requeue, grace);
   log('warn', `${run.record.job.name}: ${why}; stopping it on worker ${run.worker.id}`, run.record.run_id);
   run.worker.link.sendCancel(run.record.run_id, why);

@@ -3,7 +3,6 @@ import { Connection } from '../../protocol/connection.js';
 import { decodeHello } from '../../protocol/decode.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
-import { PROTOCOL_VERSION } from '../../shared/version.js';
 import { checkHello, refuseHello, type Via } from './auth.js';
 import { runClientSession } from './client-session.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -40,11 +39,6 @@ async function greet(state: ServerState<ServerConfig>, conn: Connection, via: Vi
     return;
   } finally {
     clearTimeout(timer);
-  }
-  if (hello.version !== PROTOCOL_VERSION) {
-    log('warn', `${conn.peer}: protocol version ${hello.version}, this server speaks ${PROTOCOL_VERSION}; disconnecting`);
-    await conn.fail(`protocol version mismatch: you speak ${hello.version}, this server speaks ${PROTOCOL_VERSION} (upgrade the older side)`, 'version_mismatch');
-    return;
   }
   const refused = checkHello(state.config.security, hello, via, conn.socket);
   if (refused) return refuseHello(conn, hello.role, refused);

@@ -145,6 +145,12 @@ class Uploader {
 
   async resume(): Promise<number> {
     for (const rec of await this.outbox.list()) {
+      if (await this.outbox.isBuried(rec.run_id)) {
+        // The server stopped in the middle of burying it: finish that, it is no take-back.
+        await this.outbox.remove(rec.run_id);
+        log('info', `upload of ${rec.job}: finished moving it to dead-letter/ (interrupted by a restart)`, rec.run_id);
+        continue;
+      }
       if (rec.dead_reason !== undefined) {
         // An operator moved it back from dead-letter/: a fresh start, not one more refusal.
         log('info', `upload of ${rec.job} taken back from dead-letter (was: ${rec.dead_reason})`, rec.run_id);

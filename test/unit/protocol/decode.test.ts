@@ -37,3 +37,10 @@ test('names are limited to a safe character set that cannot escape a directory',
   for (const ok of ['debian-12', 'ubuntu-24.04', 'a', 'ocaml+flambda_5']) assert.equal(checkName('job', ok), ok);
   for (const bad of ['', '.', '..', '-x', 'a/b', 'a b', 'x'.repeat(101), 'a\0b']) assert.throws(() => checkName('job', bad), /bad job name/);
 });
+
+test('the protocol version is checked first: a hello of another version is refused as such, not as malformed', () => {
+  assert.throws(
+    () => decodeHello('{"type":"hello","role":"worker","version":2,"agent":{}}'),
+    (e: Error & { code?: string }) => e.code === 'version_mismatch' && /you speak 2, this server speaks 1/.test(e.message),
+  );
+});

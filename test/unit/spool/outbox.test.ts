@@ -44,3 +44,13 @@ test('parseOutboxRecord refuses a result path outside results/ and a run id that
   assert.throws(() => parseOutboxRecord(JSON.stringify({ ...rec(ID), run_id: '../x' }), 'r'), /run_id/);
   assert.throws(() => parseOutboxRecord(JSON.stringify({ ...rec(ID), attempts: -1 }), 'r'), /attempts/);
 });
+
+test('a burial interrupted by a crash (record in dead-letter/ and still in outbox/) is recognised, not taken for a take-back', async () => {
+  const spool = await Spool.open(mkdtempSync(join(os.tmpdir(), 'outbox-unit-')));
+  const outbox = await Outbox.open(spool);
+  await outbox.put(rec(ID));
+  assert.equal(await outbox.isBuried(ID), false);
+  // What bury leaves when the process dies between its two steps:
+  writeFileSync(spool.path('dead-letter', `${ID}.json`), JSON.stringify({ ...rec(ID), dead_reason: 'refused for good' }));
+  assert.equal(await outbox.isBuried(ID), true);
+});

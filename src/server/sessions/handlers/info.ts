@@ -22,7 +22,8 @@ export async function handleInfo(state: ServerState, conn: Connection, limit = I
         ...(e.template ? { template: `${e.template.name} ${e.template.opam_package}` } : {}),
       })),
     queues: [],
-    running: [...state.runs.values()].map((r) => ({
+    // A run whose claim is in progress is listed once its job is on the way to the worker.
+    running: [...state.runs.values()].filter((r) => r.phase.kind !== 'claiming').map((r) => ({
       run_id: r.record.run_id,
       name: r.record.job.name,
       platform: r.record.job.platform,
