@@ -23,6 +23,9 @@ options:
   --heartbeat SECONDS   heartbeat period; 3 silent periods mean a lost worker (default 10)
   --retries N           retries of a due run after a lost worker or a timeout (default 2)
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
+  --reattach-grace SECONDS  time a run whose worker went away (a server restart, a dropped
+                        connection) waits for it to reconnect and resume the run before it counts
+                        as lost and is requeued (default 3 heartbeats; 0: requeue at once)
   --keep N              keep the newest N results per job, remove older ones (default 0: keep all)
 ${UPLOAD_HELP}
   --http [ADDR:]PORT    serve a read-only status page, /metrics and /healthz (off by default;
@@ -52,7 +55,7 @@ exit codes: 0 ok, 123 failure, 124 bad usage, 125 internal error`;
 void runMain(async (argv) => {
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout'];
-  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'reattach-grace', 'keep', 'http', 'http-host', 'insecure', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const args = mri(argv, {
     string: ['ip', 'dir', 'config-dir', 'http', 'http-host', ...secure, ...UPLOAD_FLAGS.string],
     boolean: ['verbose', 'version', 'help', 'insecure', ...UPLOAD_FLAGS.boolean],
@@ -79,6 +82,11 @@ void runMain(async (argv) => {
     if (!(n >= 0.1 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
     return Math.round(n * 1000);
   };
+  const graceFlag = (v: unknown): number => {
+    const n = Number(v);
+    if (v === true || v === '' || !(n >= 0 && n <= 86_400)) usageError(`--reattach-grace must be a number of seconds from 0 to 86400, not "${String(v)}"`);
+    return Math.round(n * 1000);
+  };
   const D = DEFAULT_LIMITS;
   const server = await startServer({
     dir: args.dir ?? defaultSpoolDir(),
@@ -88,6 +96,7 @@ void runMain(async (argv) => {
     heartbeatMs: seconds('--heartbeat', args.heartbeat, 10),
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
+    ...(args['reattach-grace'] === undefined ? {} : { reattachGraceMs: graceFlag(args['reattach-grace']) }),
     maxLine: intFlag('--max-line', args['max-line'] ?? DEFAULT_MAX_LINE, 1024, 64 * 1024 * 1024),
     security,
     limits: {

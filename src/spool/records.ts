@@ -51,6 +51,8 @@ export interface RunRecord {
   queued: string;
   started: string;
   worker: { id: string; peer: string; facts: WorkerFacts };
+  /** The attempt's secret credential: a worker resuming the run after a reconnect presents it. */
+  attempt?: string;
 }
 
 /** results/<job>/<run-id>/result.json — one finished run; console.ndjson and artifacts/ sit beside it. */
