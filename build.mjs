@@ -23,7 +23,7 @@ export const programs = {
 /** The multi-call entry the binaries are made from: all three programs, one runs per start. */
 export const multicall = { builder: 'src/multicall/main.ts' };
 
-/** Bundles one program into dist/<name>.cjs (CommonJS: a Node 20 SEA runs one CJS file). */
+/** Bundles one program into dist/<name>.cjs (CommonJS: a Node SEA runs one CJS file). */
 async function bundle(name, entry) {
   await build({
     entryPoints: [entry],

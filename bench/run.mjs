@@ -15,6 +15,7 @@ const WORKLOADS = {
   w5: './w5-scale.mjs',
   w6: './w6-restart.mjs',
   w7: './w7-status.mjs',
+  w8: './w8-edges.mjs',
 };
 
 const args = process.argv.slice(2);

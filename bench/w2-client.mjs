@@ -1,8 +1,9 @@
 // W2 client latency: median wall time of `builder-client info` against a
 // server holding 1,000 queued jobs (no workers), against the start-up of a
 // bare hello-world (`node -e 'console.log(1)'`: the floor of any program
-// built on this node; a SEA binary starts no faster).
-import { client, helloWorldMs, join, median, row, startServer, stop, tempDir, waitFor, writeJobFiles, rawInfo } from './lib.mjs';
+// built on this node; a SEA binary starts no faster), and the SEA binary's
+// own start-up when it is built.
+import { client, existsSync, helloWorldMs, join, median, row, startServer, stop, tempDir, timed, waitFor, writeJobFiles, rawInfo, DIST } from './lib.mjs';
 
 const RUNS = 30;
 const QUEUED = 1000;
@@ -26,6 +27,7 @@ export async function run({ quick }) {
   await stop(server);
   const hello = await helloWorldMs(runs);
   return [
+    ...(await seaStartRows(runs)),
     row('W2', `builder-client info, ${QUEUED} queued (median of ${runs})`, median(ms), 'ms', {
       baseline: hello,
       baselineLabel: "node -e 'console.log(1)'",
@@ -33,5 +35,27 @@ export async function run({ quick }) {
       met: (_v, r) => r <= 1.3,
     }),
     row('W2', `builder-client --version (start-up only)`, median(versionMs), 'ms', { baseline: hello, baselineLabel: "node -e 'console.log(1)'" }),
+  ];
+}
+
+/**
+ * The shipped binary's start-up: dist/builder-client (a SEA with the pinned
+ * Node 24 inside) against `node -e 0` on the Node running the bench (the
+ * machine's, Node 20 here). Only when `node build.mjs` has made the SEA.
+ */
+async function seaStartRows(runs) {
+  const sea = join(DIST, 'builder-client');
+  if (!existsSync(sea)) return [];
+  const seaMs = [];
+  const nodeMs = [];
+  for (let i = 0; i < runs; i++) {
+    seaMs.push(await timed(sea, ['--version']));
+    nodeMs.push(await timed(process.execPath, ['-e', '0']));
+  }
+  return [
+    row('W2', 'dist/builder-client --version (SEA, embedded Node 24)', median(seaMs), 'ms', {
+      baseline: median(nodeMs),
+      baselineLabel: `node -e 0 on ${process.version}`,
+    }),
   ];
 }

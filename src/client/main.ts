@@ -1,11 +1,13 @@
 import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
-import { checkFlags, runMain, usageError } from '../shared/cli.js';
+import { checkFlags, flattenBooleans, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../protocol/transport-flags.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { versionLine } from '../shared/version.js';
 import type { Command } from './command.js';
+import { DEFAULT_WAIT_S } from './request.js';
 import { cancel } from './commands/cancel.js';
+import { compare } from './commands/compare.js';
 import { dropPlatform } from './commands/drop-platform.js';
 import { execute } from './commands/execute.js';
 import { fetch } from './commands/fetch.js';
@@ -39,12 +41,15 @@ const COMMANDS: Command[] = [
   undropPlatform,
   results,
   fetch,
+  compare,
   inspect,
 ];
-const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version', ...CLIENT_TRANSPORT_FLAGS];
+const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version', 'reply-timeout', ...CLIENT_TRANSPORT_FLAGS];
+const GLOBAL_VALUES = ['remote', 'reply-timeout', ...CLIENT_TRANSPORT_FLAGS];
+const ALIAS = { r: 'remote', h: 'help' };
 
 function help(): string {
-  return `usage: builder-client [--remote HOST:PORT] [--json] COMMAND [ARGS]
+  return `usage: builder-client [--remote HOST:PORT] [--json] [--reply-timeout S] COMMAND [ARGS]
 
 commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
@@ -52,33 +57,46 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 options:
   -r, --remote HOST:PORT  the server (default $BUILDER_REMOTE, else 127.0.0.1:1234)
 ${transportHelp({ socket: true, clientCert: false })}
+  --reply-timeout S       give up when the server is silent this long while connecting or
+                          before its reply starts (default ${DEFAULT_WAIT_S}; exit 123)
   --json                  machine-readable output
   --verbose               stack traces for internal errors
   --version, -h, --help   (builder-client COMMAND --help for one command)
 
-exit codes: 0 ok, 123 failure (the server refused, or is unreachable),
-124 bad usage, 125 internal error`;
+A flag given twice is refused (give it once).
+
+exit codes: 0 ok, 123 failure (the server refused, is unreachable, or did not
+answer in time; observe: the run ended without an outcome, or with
+--exit-status not with exit 0), 124 bad usage, 125 internal error`;
 }
 
 void runMain(async (argv) => {
   // Two passes: the command decides which of its flags take no value (inspect --job vs observe-latest --job NAME).
   const globalBooleans = ['json', 'verbose', 'help', 'version'];
-  const name = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: globalBooleans, string: ['remote', ...CLIENT_TRANSPORT_FLAGS] })._[0];
-  const booleans = [...globalBooleans, ...(COMMANDS.find((c) => c.name === name)?.booleans ?? [])];
-  const args = mri(argv, { alias: { r: 'remote', h: 'help' }, boolean: booleans, string: ['remote', ...CLIENT_TRANSPORT_FLAGS] });
-  if (args.version) return void console.log(`builder-client ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  // (mri changes the alias and list objects it is given: it gets copies.)
+  const name = mri(argv, { alias: { ...ALIAS }, boolean: [...globalBooleans], string: [...GLOBAL_VALUES] })._[0];
+  const cmd = COMMANDS.find((c) => c.name === name);
+  const booleans = [...globalBooleans, ...(cmd?.booleans ?? [])];
+  const values = [...GLOBAL_VALUES, ...(cmd?.flags ?? []).filter((f) => !booleans.includes(f))];
+  const program = cmd ? `builder-client ${cmd.name}` : 'builder-client';
+  const args = mri(prepareArgv(program, argv, { values, alias: ALIAS }), { alias: { ...ALIAS }, boolean: [...booleans], string: [...GLOBAL_VALUES] });
+  flattenBooleans(args, booleans);
+  if (args.version) return void console.log(versionLine('builder-client'));
+  // Unknown options first: a mistyped one (--jsno info) may have taken the command as its value.
+  checkFlags(program, args, [...GLOBAL, ...(cmd?.flags ?? [])]);
   if (name === undefined) {
     if (args.help) return void console.log(help());
     usageError('missing COMMAND (see builder-client --help)');
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) usageError(`unknown command "${name}" (see builder-client --help)`);
   if (args.help) return void console.log(`usage: builder-client [--remote HOST:PORT] [--json] ${cmd.usage}`);
-  checkFlags(`builder-client ${cmd.name}`, args, [...GLOBAL, ...cmd.flags]);
+  if (args.socket !== undefined && args.remote !== undefined) usageError('--socket and --remote exclude each other: give one');
   setVerbose(args.verbose === true);
   const transport = await readTransportFlags(args);
   // With --socket no HOST:PORT is used (nor parsed: $BUILDER_REMOTE may be anything); offline commands need none.
   const where = transport.socketPath || cmd.offline ? { host: 'localhost', port: 0 } : parseRemote(String(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'));
-  const remote = { ...where, ...transport };
+  const waitS = args['reply-timeout'] === undefined ? DEFAULT_WAIT_S : Number(args['reply-timeout']);
+  if (!(waitS > 0 && waitS <= 86400)) usageError(`--reply-timeout must be a number of seconds from 0.1 to 86400, not "${String(args['reply-timeout'])}"`);
+  const remote = { ...where, ...transport, waitMs: Math.round(waitS * 1000) };
   return cmd.run({ remote, json: args.json === true, args: { ...args, _: args._.slice(1).map(String) } });
 });

@@ -1,7 +1,7 @@
 import { usageError } from '../shared/cli.js';
 import type { Command } from './command.js';
 import { nameArg } from './commands/schedule.js';
-import { printSuccess } from './output.js';
+import { printReply } from './output.js';
 import { request } from './request.js';
 
 type PlatformMessage = 'pause' | 'resume' | 'drop_platform' | 'undrop_platform';
@@ -18,7 +18,7 @@ export function platformCommand(type: PlatformMessage, summary: string, details:
       if (args._.length > 1) usageError(`unexpected argument "${args._[1]}"`);
       const platform = nameArg('platform', args._[0]);
       const r = await request(remote, { type, platform });
-      printSuccess(json, r.type === 'success' ? r.message : `${name} ${platform}: done`);
+      printReply(json, r, `${name} ${platform}: done`);
     },
   };
 }

@@ -12,7 +12,7 @@
 // other two programs runs, and no real dynamic import is left (a SEA with a
 // code cache cannot do one).
 import { EXIT } from '../shared/errors.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { versionLine } from '../shared/version.js';
 import { pickProgram } from './pick-program.js';
 
 /** Program name -> loader of its main module, which runs the program when loaded. */
@@ -32,7 +32,7 @@ function run(): void {
   if (picked === undefined) {
     const arg = process.argv[2];
     if (arg === '--version') {
-      console.log(`builder ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+      console.log(versionLine('builder'));
       return;
     }
     if (arg === '--help' || arg === '-h') {

@@ -1,13 +1,13 @@
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { BuilderError } from '../shared/errors.js';
+import { BuilderError, reason } from '../shared/errors.js';
 
 /** Longest line a peer may send (artifact bytes are not lines). */
 export const DEFAULT_MAX_LINE = 1 << 20;
 
 const EMPTY = Buffer.alloc(0);
 /** Bytes received ahead of the reader before the socket is paused (a longer line resumes it: see waitData). */
-const MAX_BUFFERED = 1 << 20;
+const MAX_BUFFERED = 256 * 1024;
 /** Bytes received ahead of an artifact's sink while it drains. */
 const RAW_AHEAD = 256 * 1024;
 /** A sendSoon batch this big makes its senders wait for the socket. */
@@ -164,9 +164,17 @@ export class Connection {
     return new BuilderError('line_too_long', `${this.peer} sent a line longer than ${this.maxLine} bytes`);
   }
 
-  /** Moves exactly `size` raw bytes from the peer into `sink`, honouring the sink's backpressure. */
+  /**
+   * Moves exactly `size` raw bytes from the peer into `sink`, honouring the
+   * sink's backpressure. If the sink fails (disk full), the rest of the bytes
+   * are still read and dropped, so the stream stays in step, and then a
+   * BuilderError('sink_failed') with the sink's error as cause is thrown.
+   */
   async readRaw(size: number, sink: Writable): Promise<void> {
     let left = size;
+    let failed: Error | null = null;
+    // Left attached: a sink that fails later (while it is ended) must not crash the process either.
+    sink.on('error', (e: Error) => (failed ??= e));
     while (left > 0) {
       if (this.buffered === 0) {
         if (this.endReason) throw this.endReason;
@@ -177,7 +185,7 @@ export class Connection {
       const piece = this.head.subarray(0, take);
       this.consume(take);
       left -= take;
-      if (!sink.write(piece)) {
+      if (!failed && !sink.write(piece) && !failed) {
         // why pause: while the disk catches up, the kernel's socket buffer (not our memory) holds the peer back.
         if (this.buffered >= RAW_AHEAD) this.pause();
         await drained(sink);
@@ -185,6 +193,7 @@ export class Connection {
       if (this.buffered < RAW_AHEAD) this.resume();
     }
     this.resumeIfLow();
+    if (failed) throw new BuilderError('sink_failed', reason(failed), { cause: failed });
   }
 
   /**
@@ -235,30 +244,46 @@ export class Connection {
     return this.serialize(() => this.write(Buffer.from(JSON.stringify(msg) + '\n')));
   }
 
-  /** Sends a header line followed by exactly `size` bytes read from `body`, as one unit. */
-  sendFrame(header: object, body: Readable, size: number): Promise<void> {
+  /**
+   * Sends a header line followed by exactly `size` bytes, as one unit: the
+   * first `size` bytes of `body` (a body that has more is cut), padded with
+   * zero bytes when it has fewer or fails to read, so the peer's stream stays
+   * in step whatever the file does. Resolves with how many bytes came from
+   * the body and the read error, if any; rejects only when the connection fails.
+   */
+  sendFrame(header: object, body: Readable, size: number): Promise<{ sent: number; error: Error | null }> {
     return this.serialize(async () => {
       await this.write(Buffer.from(JSON.stringify(header) + '\n'));
       let sent = 0;
-      for await (const chunk of body) {
-        const b = chunk as Buffer;
-        if (sent + b.length > size) throw new BuilderError('artifact_grew', `file grew while it was being sent`);
-        sent += b.length;
-        await this.write(b);
+      let error: Error | null = null;
+      try {
+        for await (const chunk of body) {
+          const b = chunk as Buffer;
+          const take = Math.min(b.length, size - sent);
+          if (take > 0) await this.write(take === b.length ? b : b.subarray(0, take));
+          sent += take;
+          if (sent >= size) break;
+        }
+      } catch (e) {
+        if (this.isClosed) throw e;
+        error = e as Error;
+      } finally {
+        body.destroy();
       }
-      if (sent !== size) {
-        // The peer expects exactly `size` bytes: the stream is now unusable.
-        this.destroy();
-        throw new BuilderError('artifact_shrank', `file shrank while it was being sent (${sent} of ${size} bytes)`);
-      }
+      const pad = Buffer.alloc(Math.min(size - sent, 1 << 20));
+      for (let left = size - sent; left > 0; left -= pad.length) await this.write(left >= pad.length ? pad : pad.subarray(0, left));
+      return { sent, error };
     });
   }
 
-  private serialize(fn: () => Promise<void>): Promise<void> {
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
     // Whatever is queued after an open sendSoon batch closes it: later lines start a new batch behind.
     this.batch = null;
     const p = this.writeTail.then(fn);
-    this.writeTail = p.catch(() => undefined);
+    this.writeTail = p.then(
+      () => undefined,
+      () => undefined,
+    );
     return p;
   }
 
@@ -292,23 +317,37 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), 5000).unref();
   }
 
+  /**
+   * Gives up on a peer that stopped reading: one last message goes after
+   * whatever the socket already holds (a stalled write included, so it stays
+   * in order), the socket is ended, and destroyed after `graceMs` whatever
+   * the peer does, which frees what it held.
+   */
+  abandon(msg: object, graceMs = 5000): void {
+    if (this.socket.destroyed) return;
+    this.batch = null;
+    this.socket.end(JSON.stringify(msg) + '\n');
+    setTimeout(() => this.socket.destroy(), graceMs).unref();
+  }
+
   /** Closes at once, dropping pending data. */
   destroy(): void {
     this.socket.destroy();
   }
 }
 
+/** Resolves when the sink drained, failed or closed (the caller checks which). */
 function drained(sink: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
+  if (sink.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
     const done = () => {
-      sink.off('error', fail);
+      sink.off('drain', done);
+      sink.off('error', done);
+      sink.off('close', done);
       resolve();
     };
-    const fail = (e: Error) => {
-      sink.off('drain', done);
-      reject(e);
-    };
     sink.once('drain', done);
-    sink.once('error', fail);
+    sink.once('error', done);
+    sink.once('close', done);
   });
 }

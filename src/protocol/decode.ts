@@ -1,7 +1,7 @@
 import { BuilderError, oneLine } from '../shared/errors.js';
 import { PROTOCOL_VERSION } from '../shared/version.js';
 import type { ClientMessage, Hello, ScheduleSpec, ServerMessage, WorkerMessage } from './messages.js';
-import { MAX_TIMEOUT_S, NAME_RE, NAME_RULE, PERIODS, type Outcome, type Period, type WorkerFacts } from './types.js';
+import { DEFAULT_PERIOD, MAX_TIMEOUT_S, MAX_VERIFY, NAME_RE, NAME_RULE, PERIODS, type ArtifactInfo, type Outcome, type Period, type WorkerFacts } from './types.js';
 
 // The only place untyped JSON becomes a message: every field is checked here,
 // so the rest of the code can trust what it gets.
@@ -62,6 +62,16 @@ export function checkRunId(v: string): string {
   return v;
 }
 
+const RUN_ID_PREFIX_RE = /^[0-9a-f]{4}[0-9a-f-]{0,32}$/;
+/** Checks a run id as a client may give it: a whole UUID, or its first 4 or more characters (the server resolves a prefix). */
+export function checkRunIdOrPrefix(v: string): string {
+  if (RUN_ID_RE.test(v)) return v;
+  const shape = 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx';
+  const fits = RUN_ID_PREFIX_RE.test(v) && [...v].every((c, i) => (shape[i] === '-') === (c === '-'));
+  if (!fits) bad(`bad run id ${JSON.stringify(v.slice(0, 60))}: expected a UUID or its first 4 or more characters`);
+  return v;
+}
+
 /** Whether a string is an RFC 3339 date-time with a zone (Z or an offset). */
 export function isRfc3339(v: string): boolean {
   return /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v));
@@ -99,7 +109,30 @@ function facts(o: Obj): WorkerFacts {
     cpus: int(o, 'cpus', 0, 1 << 20),
     memory: int(o, 'memory'),
     version: str(o, 'version', 100),
+    ...(typeof o.instance === 'string' && /^[0-9a-f]{8,64}$/.test(o.instance) ? { instance: o.instance } : {}),
   };
+}
+
+/** Reads an optional `verify` count: absent, or 2..MAX_VERIFY builds per due run. */
+function optVerify(o: Obj): number | undefined {
+  return optInt(o, 'verify', 2, MAX_VERIFY);
+}
+
+const SHA256_RE = /^[0-9a-f]{64}$/;
+
+/** Decodes a list of artifact entries (replies and spool records): path, size, mode and an optional sha256. */
+export function decodeArtifactList(v: unknown, what: string): ArtifactInfo[] {
+  if (!Array.isArray(v)) bad(`${what}: artifacts must be a list`);
+  return v.map((a: unknown) => {
+    if (typeof a !== 'object' || a === null) bad(`${what}: an artifact must be an object`);
+    const o: Obj = { type: what, ...(a as Obj) };
+    const out: ArtifactInfo = { path: str(o, 'path', 4096), size: int(o, 'size'), mode: int(o, 'mode', 0, 0o7777) };
+    if (o.sha256 !== undefined) {
+      if (typeof o.sha256 !== 'string' || !SHA256_RE.test(o.sha256)) bad(`${what}: artifact ${out.path}: sha256 must be 64 lowercase hex digits`);
+      out.sha256 = o.sha256;
+    }
+    return out;
+  });
 }
 
 /** Decodes the first line of a connection. */
@@ -122,7 +155,7 @@ export function decodeScheduleSpec(o: Obj): ScheduleSpec {
     name: checkName('job', str(o, 'name', 100)),
     platform: checkName('platform', str(o, 'platform', 100)),
     script: str(o, 'script', 1 << 20),
-    period: o.period === undefined ? 'never' : period(o, 'period'),
+    period: o.period === undefined ? (o.cron === undefined || o.cron === null ? DEFAULT_PERIOD : 'never') : period(o, 'period'),
   };
   const cron = optStr(o, 'cron', 200);
   if (cron !== undefined) spec.cron = cron;
@@ -131,6 +164,8 @@ export function decodeScheduleSpec(o: Obj): ScheduleSpec {
   const timeout = optInt(o, 'timeout_s', 1, MAX_TIMEOUT_S);
   if (timeout !== undefined) spec.timeout_s = timeout;
   if (o.allow_overlap !== undefined) spec.allow_overlap = o.allow_overlap === true;
+  const verify = optVerify(o);
+  if (verify !== undefined) spec.verify = verify;
   return spec;
 }
 
@@ -139,13 +174,17 @@ export function decodeClientMessage(line: string): ClientMessage {
   const o = parseObject(line);
   switch (o.type) {
     case 'schedule':
-      return { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }) };
+      return o.replace === true
+        ? { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }), replace: true }
+        : { type: 'schedule', job: decodeScheduleSpec({ type: 'schedule', ...obj(o, 'job') }) };
     case 'unschedule':
       return { type: 'unschedule', name: checkName('job', str(o, 'name', 100)) };
     case 'execute': {
       const platform = optStr(o, 'platform', 100);
       const m: ClientMessage = { type: 'execute', name: checkName('job', str(o, 'name', 100)) };
       if (platform !== undefined) m.platform = checkName('platform', platform);
+      const verify = optVerify(o);
+      if (verify !== undefined) m.verify = verify;
       return m;
     }
     case 'info': {
@@ -154,18 +193,18 @@ export function decodeClientMessage(line: string): ClientMessage {
     }
     case 'observe': {
       const from = optInt(o, 'from');
-      const m: ClientMessage = { type: 'observe', run_id: checkRunId(str(o, 'run_id', 36)) };
+      const m: ClientMessage = { type: 'observe', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
       if (from !== undefined) m.from = from;
       return m;
     }
     case 'schedule_batch':
-      return { type: 'schedule_batch', count: int(o, 'count', 1, 100_000) };
+      return o.replace === true ? { type: 'schedule_batch', count: int(o, 'count', 1, 100_000), replace: true } : { type: 'schedule_batch', count: int(o, 'count', 1, 100_000) };
     case 'orb_build': {
       const m: ClientMessage = {
         type: 'orb_build',
         name: checkName('job', str(o, 'name', 100)),
         opam_package: checkName('opam package', str(o, 'opam_package', 100)),
-        period: o.period === undefined ? 'never' : period(o, 'period'),
+        period: o.period === undefined ? (o.cron === undefined || o.cron === null ? DEFAULT_PERIOD : 'never') : period(o, 'period'),
       };
       const cron = optStr(o, 'cron', 200);
       if (cron !== undefined) m.cron = cron;
@@ -175,13 +214,20 @@ export function decodeClientMessage(line: string): ClientMessage {
       if (platform !== undefined) m.platform = checkName('platform', platform);
       const timeout = optInt(o, 'timeout_s', 1, MAX_TIMEOUT_S);
       if (timeout !== undefined) m.timeout_s = timeout;
+      const verify = optVerify(o);
+      if (verify !== undefined) m.verify = verify;
       return m;
     }
     case 'reschedule': {
-      const next = str(o, 'next', 64);
-      if (!isRfc3339(next)) bad(`bad time "${next}": expected RFC 3339, e.g. 2026-12-01T03:00:00Z`);
-      const m: ClientMessage = { type: 'reschedule', name: checkName('job', str(o, 'name', 100)), next: new Date(next).toISOString() };
+      const next = o.next === undefined && o.cron !== undefined ? undefined : str(o, 'next', 64);
+      if (next !== undefined && !isRfc3339(next)) bad(`bad time "${next}": expected RFC 3339, e.g. 2026-12-01T03:00:00Z`);
+      const m: ClientMessage = { type: 'reschedule', name: checkName('job', str(o, 'name', 100)) };
+      if (next !== undefined) m.next = new Date(next).toISOString();
       if (o.period !== undefined) m.period = period(o, 'period');
+      const cron = optStr(o, 'cron', 200);
+      if (cron !== undefined) m.cron = cron;
+      const tz = optStr(o, 'tz', 100);
+      if (tz !== undefined) m.tz = tz;
       return m;
     }
     case 'observe_latest': {
@@ -195,9 +241,21 @@ export function decodeClientMessage(line: string): ClientMessage {
       return m;
     }
     case 'cancel':
-      return { type: 'cancel', run_id: checkRunId(str(o, 'run_id', 36)) };
-    case 'fetch':
-      return { type: 'fetch', run_id: checkRunId(str(o, 'run_id', 36)) };
+      return { type: 'cancel', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
+    case 'fetch': {
+      const m: ClientMessage = { type: 'fetch', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
+      if (o.paths !== undefined) {
+        if (!Array.isArray(o.paths) || o.paths.length > 10_000 || !o.paths.every((p) => typeof p === 'string' && p.length <= 4096))
+          bad('fetch: "paths" must be a list of at most 10000 artifact paths');
+        m.paths = o.paths as string[];
+      }
+      return m;
+    }
+    case 'compare': {
+      const ids = o.run_ids;
+      if (!Array.isArray(ids) || ids.length !== 2 || !ids.every((i) => typeof i === 'string')) bad('compare: "run_ids" must be a list of two run ids');
+      return { type: 'compare', run_ids: [checkRunIdOrPrefix(ids[0] as string), checkRunIdOrPrefix(ids[1] as string)] };
+    }
     case 'pause':
     case 'resume':
     case 'drop_platform':
@@ -254,8 +312,10 @@ export function decodeServerMessage(line: string): ServerMessage {
       return { type: 'welcome', version: int(o, 'version'), server: str(o, 'server'), heartbeat_ms: int(o, 'heartbeat_ms', 1) };
     case 'failure':
       return { type: 'failure', message: str(o, 'message'), code: optStr(o, 'code') };
-    case 'success':
-      return { type: 'success', message: str(o, 'message') };
+    case 'success': {
+      const warnings = Array.isArray(o.warnings) ? o.warnings.filter((w): w is string => typeof w === 'string') : [];
+      return warnings.length ? { type: 'success', message: str(o, 'message'), warnings } : { type: 'success', message: str(o, 'message') };
+    }
     case 'heartbeat':
       return { type: 'heartbeat' };
     case 'cancel':
@@ -288,7 +348,14 @@ export function decodeServerMessage(line: string): ServerMessage {
     case 'results_reply':
       return { type: 'results_reply', results: (Array.isArray(o.results) ? o.results : bad('results_reply: results must be a list')) as never };
     case 'fetch_reply':
-      return { type: 'fetch_reply', run_id: str(o, 'run_id'), artifacts: (Array.isArray(o.artifacts) ? o.artifacts : bad('fetch_reply: artifacts must be a list')) as never };
+      return { type: 'fetch_reply', run_id: str(o, 'run_id'), artifacts: decodeArtifactList(o.artifacts, 'fetch_reply') };
+    case 'compare_reply': {
+      const runs = o.runs;
+      if (!Array.isArray(runs) || runs.length !== 2 || !runs.every((r) => typeof r === 'object' && r !== null)) bad('compare_reply: runs must be a list of two runs');
+      // The reply's shape is the server's own; only the artifact lists, which the client compares, are checked.
+      const [a, b] = (runs as Obj[]).map((r) => ({ ...r, artifacts: decodeArtifactList(r.artifacts, 'compare_reply') })) as never as [never, never];
+      return { type: 'compare_reply', runs: [a, b] };
+    }
     case 'artifact':
       return { type: 'artifact', run_id: str(o, 'run_id'), path: str(o, 'path', 4096), size: int(o, 'size'), mode: int(o, 'mode', 0, 0o7777) };
     case 'info_reply':

@@ -27,11 +27,22 @@ export type HelloBody = Hello extends infer H ? (H extends unknown ? Omit<H, 'ty
 export async function dial(
   remote: Remote,
   hello: HelloBody,
-  opts: { maxLine?: number } = {},
+  opts: { maxLine?: number; signal?: AbortSignal } = {},
 ): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
   const where = describeTarget(remote.host, remote.port, remote);
-  const socket = await connectSocket(remote.host, remote.port, remote);
+  const socket = await connectSocket(remote.host, remote.port, remote, opts.signal);
   const conn = new Connection(socket, where, opts.maxLine);
+  // An abort (the caller's deadline) also ends a handshake that never gets its welcome.
+  const abort = () => conn.destroy();
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await handshake(conn, remote, hello, where);
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+  }
+}
+
+async function handshake(conn: Connection, remote: Remote, hello: HelloBody, where: string): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
   await conn.send({ type: 'hello', version: PROTOCOL_VERSION, ...(remote.token ? { token: remote.token } : {}), ...hello });
   let first: ServerMessage;
   try {

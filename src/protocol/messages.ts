@@ -14,6 +14,7 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  *   observe, observe_latest: server: observing{run_id}, output*{n,t,line}, run_end{outcome}
  *   schedule_batch{count}: followed by `count` schedule lines; all or nothing
  *   fetch: server: fetch_reply{artifacts}, then artifact{path,size,mode} + raw bytes each, success
+ *   compare: server: compare_reply{runs:[a,b]} (artifact lists with sha256; no bytes)
  *
  * Worker conversation:
  *   worker: hello{role:worker, facts}  server: welcome{heartbeat_ms} | failure, close
@@ -43,19 +44,23 @@ export interface ScheduleSpec {
   tz?: string;
   timeout_s?: number;
   allow_overlap?: boolean;
+  /** Build each due run this many times (2..MAX_VERIFY) on different workers and compare their artifacts. */
+  verify?: number;
 }
 
 /** Messages a client sends after its hello: one command per connection. */
 export type ClientMessage =
-  | { type: 'schedule'; job: ScheduleSpec }
+  /** replace: update the job if it is already scheduled (unchanged: left as it is). */
+  | { type: 'schedule'; job: ScheduleSpec; replace?: boolean }
   | { type: 'unschedule'; name: string }
-  | { type: 'execute'; name: string; platform?: string }
+  | { type: 'execute'; name: string; platform?: string; verify?: number }
   /** limit: jobs listed per queue (absent: 100; 0: all); the count is always the whole queue's. */
   | { type: 'info'; limit?: number }
   | { type: 'observe'; run_id: string; from?: number }
-  | { type: 'schedule_batch'; count: number }
-  | { type: 'orb_build'; name: string; opam_package: string; period: Period; cron?: string; tz?: string; platform?: string; timeout_s?: number }
-  | { type: 'reschedule'; name: string; next: string; period?: Period }
+  | { type: 'schedule_batch'; count: number; replace?: boolean }
+  | { type: 'orb_build'; name: string; opam_package: string; period: Period; cron?: string; tz?: string; platform?: string; timeout_s?: number; verify?: number }
+  /** next: when the job is next due; may be left out with cron (the next match). */
+  | { type: 'reschedule'; name: string; next?: string; period?: Period; cron?: string; tz?: string }
   | { type: 'observe_latest'; platform?: string; job?: string; from?: number }
   | { type: 'cancel'; run_id: string }
   | { type: 'pause'; platform: string }
@@ -63,7 +68,9 @@ export type ClientMessage =
   | { type: 'drop_platform'; platform: string }
   | { type: 'undrop_platform'; platform: string }
   | { type: 'results'; name?: string; limit?: number }
-  | { type: 'fetch'; run_id: string };
+  /** paths: only these artifacts (absent: all). */
+  | { type: 'fetch'; run_id: string; paths?: string[] }
+  | { type: 'compare'; run_ids: [string, string] };
 
 /** Messages a worker sends after its hello. */
 export type WorkerMessage =
@@ -80,7 +87,8 @@ export type WorkerMessage =
 export type ServerMessage =
   | { type: 'welcome'; version: number; server: string; heartbeat_ms: number }
   | { type: 'failure'; message: string; code?: string }
-  | { type: 'success'; message: string }
+  /** warnings: what the operator should look at although the command succeeded (e.g. a platform no worker serves). */
+  | { type: 'success'; message: string; warnings?: string[] }
   | { type: 'info_reply'; info: InfoReply }
   /** attempt: a secret credential of this attempt, presented in `resume`. */
   | { type: 'job'; run_id: string; job: Job; attempt?: string }
@@ -95,6 +103,7 @@ export type ServerMessage =
   | { type: 'run_end'; run_id: string; outcome: Outcome | null }
   | { type: 'results_reply'; results: ResultSummary[] }
   | { type: 'fetch_reply'; run_id: string; artifacts: ArtifactInfo[] }
+  | { type: 'compare_reply'; runs: [RunArtifacts, RunArtifacts] }
   | ({ type: 'artifact'; run_id: string } & ArtifactInfo);
 
 /** One finished run as `results` lists it. */
@@ -108,11 +117,38 @@ export interface ResultSummary {
   outcome: Outcome;
   artifacts: number;
   size: number;
+  /** Each artifact with its sha256 (absent for results stored before hashes were recorded). */
+  files: ArtifactInfo[];
+  /** The verify group this run belongs to, and the group's outcome so far. */
+  group?: GroupSummary;
+}
+
+/** A verify group as `results` and `compare` show it. */
+export interface GroupSummary {
+  id: string;
+  index: number;
+  of: number;
+  /** `pending` until every build has finished. */
+  outcome: 'pending' | 'reproducible' | 'differs' | 'incomplete';
+  /** Paths whose hash or presence differs (outcome differs). */
+  differs?: string[];
+}
+
+/** One finished run's artifacts as `compare` gets them. */
+export interface RunArtifacts {
+  run_id: string;
+  name: string;
+  platform: string;
+  outcome: Outcome;
+  /** The host and worker process that built it. */
+  worker: { id: string; hostname: string; instance?: string } | null;
+  artifacts: ArtifactInfo[];
+  group?: GroupSummary;
 }
 
 /** The state `info` shows: schedule, queues, running jobs, workers, platforms. */
 export interface InfoReply {
-  schedule: { name: string; platform: string; period: Period; cron?: string; tz?: string; next: string | null; template?: string }[];
+  schedule: { name: string; platform: string; period?: Period; cron?: string; tz?: string; next: string | null; template?: string; verify?: number }[];
   /** `jobs`: the first jobs of the queue (see the info message's limit); `count`: how many it holds. */
   queues: { platform: string; paused: boolean; count?: number; jobs: { name: string; queued: string; retries: number }[] }[];
   running: { run_id: string; name: string; platform: string; started: string; worker: string }[];

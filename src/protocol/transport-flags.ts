@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import type { TransportOptions } from './transport.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { checkToken, readTokenFile, registerSecret } from '../shared/secrets.js';
@@ -11,7 +12,8 @@ export const WORKER_TRANSPORT_FLAGS = ['token-file', 'tls-ca', 'tls-cert', 'tls-
 /** Help lines for the transport flags, for a program's --help. */
 export function transportHelp(opts: { socket: boolean; clientCert: boolean }): string {
   return [
-    '  --token-file FILE       the credential for the server (default: $BUILDER_TOKEN)',
+    '  --token-file FILE       the credential for the server (default: $CREDENTIALS_DIRECTORY/token,',
+    '                          from systemd\'s LoadCredential=token:FILE, else $BUILDER_TOKEN)',
     '  --tls-ca FILE           speak TLS and trust only the CA certificate in FILE (PEM)',
     ...(opts.clientCert ? ['  --tls-cert FILE --tls-key FILE  a client certificate and key for the server\'s --tls-client-ca'] : []),
     ...(opts.socket ? ['  --socket PATH           connect over the server\'s local Unix socket (no token needed)'] : []),
@@ -26,22 +28,30 @@ async function pem(path: string, flag: string): Promise<Buffer> {
   }
 }
 
+/** The credential's name under systemd's $CREDENTIALS_DIRECTORY (`LoadCredential=token:/etc/builder/worker.token`). */
+export const CREDENTIAL_NAME = 'token';
+
 /**
- * Turns --token-file / $BUILDER_TOKEN, --tls-ca, --tls-cert/--tls-key and
- * --socket into transport options. The token is registered as a secret, so
- * it is masked in anything this program prints.
+ * Turns --token-file / $CREDENTIALS_DIRECTORY/token / $BUILDER_TOKEN (in
+ * that order), --tls-ca, --tls-cert/--tls-key and --socket into transport
+ * options. The token is registered as a secret, so it is masked in anything
+ * this program prints, and $BUILDER_TOKEN is removed from this process's
+ * environment, so no child inherits it.
  */
 export async function readTransportFlags(args: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<TransportOptions> {
   const flag = (k: string): string | undefined => (typeof args[k] === 'string' && args[k] !== '' ? (args[k] as string) : undefined);
   const t: TransportOptions = {};
   const tokenFile = flag('token-file');
+  const credential = env.CREDENTIALS_DIRECTORY ? join(env.CREDENTIALS_DIRECTORY, CREDENTIAL_NAME) : undefined;
   if (tokenFile) t.token = await readTokenFile(tokenFile, '--token-file');
+  else if (credential && existsSync(credential)) t.token = await readTokenFile(credential, '$CREDENTIALS_DIRECTORY (LoadCredential=token:...)');
   else if (env.BUILDER_TOKEN) {
     const token = env.BUILDER_TOKEN.trim();
     checkToken(token, 'the token in $BUILDER_TOKEN');
     registerSecret(token);
     t.token = token;
   }
+  delete env.BUILDER_TOKEN;
   const ca = flag('tls-ca');
   const cert = flag('tls-cert');
   const key = flag('tls-key');

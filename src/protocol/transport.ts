@@ -22,7 +22,7 @@ export function describeTarget(host: string, port: number, t: TransportOptions):
  * certificate verified against the given CA and the host name or IP), or
  * plain TCP. Fails with a one-line error naming the target and what to check.
  */
-export async function connectSocket(host: string, port: number, t: TransportOptions): Promise<net.Socket> {
+export async function connectSocket(host: string, port: number, t: TransportOptions, signal?: AbortSignal): Promise<net.Socket> {
   const where = describeTarget(host, port, t);
   try {
     return await new Promise<net.Socket>((resolve, reject) => {
@@ -36,17 +36,23 @@ export async function connectSocket(host: string, port: number, t: TransportOpti
         if (t.tls.key) opts.key = t.tls.key;
         s = tls.connect(opts, () => done());
       } else s = net.connect({ host, port }, () => done());
+      // An abort (the caller's deadline) ends a connect that hangs (a frozen host).
+      const abort = () => s.destroy(new BuilderError('timeout', 'timed out'));
       function done(): void {
         s.off('error', reject);
+        signal?.removeEventListener('abort', abort);
         resolve(s);
       }
       s.once('error', reject);
+      if (signal?.aborted) abort();
+      else signal?.addEventListener('abort', abort, { once: true });
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     if (t.tls && /CERT|SELF_SIGNED|ALTNAME|UNABLE_TO|ISSUER/i.test(code))
       throw new BuilderError('tls_untrusted', `cannot connect to ${where} over TLS: the server's certificate is not trusted: ${reason(e)} (is --tls-ca the CA that signed it, and is ${host} in it?)`, { cause: e });
-    const hint = t.socketPath ? 'is builder-server running with --socket?' : 'is builder-server running? see --remote / BUILDER_REMOTE';
+    const lookup = code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+    const hint = t.socketPath ? 'is builder-server running with --socket?' : lookup ? `check the host name ${host} in --remote / BUILDER_REMOTE` : 'is builder-server running? see --remote / BUILDER_REMOTE';
     throw new BuilderError('connect_failed', `cannot connect to ${where}${t.tls ? ' over TLS' : ''}: ${reason(e)} (${hint})`, { cause: e });
   }
 }

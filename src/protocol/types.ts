@@ -3,6 +3,8 @@
 /** How often a scheduled job is due; `never` means only on `execute`. */
 export type Period = 'hourly' | 'daily' | 'weekly' | 'never';
 export const PERIODS: readonly Period[] = ['hourly', 'daily', 'weekly', 'never'];
+/** The period of a job scheduled without one: daily, as in the original (its client: `opt p Builder.Daily`). */
+export const DEFAULT_PERIOD: Period = 'daily';
 
 /** One job as a worker runs it: a named shell script for one platform. */
 export interface Job {
@@ -30,6 +32,8 @@ export interface WorkerFacts {
   cpus: number;
   memory: number;
   version: string;
+  /** A random id of this worker process (kept across its reconnects), so verify groups can tell processes apart; absent from older workers. */
+  instance?: string;
 }
 
 /** One artifact file of a run: a path relative to the run's work dir. */
@@ -37,7 +41,12 @@ export interface ArtifactInfo {
   path: string;
   size: number;
   mode: number;
+  /** Lowercase hex SHA-256 of the bytes, computed by the server as they streamed in; absent in results stored before it was recorded. */
+  sha256?: string;
 }
+
+/** How many times `--verify N` may build one due run. */
+export const MAX_VERIFY = 16;
 
 /** Names of jobs and platforms become file names: this set keeps them safe and readable. */
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$/;

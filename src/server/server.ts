@@ -12,6 +12,8 @@ import { keepNewestResults } from './core/retention.js';
 import { countStoredRuns } from './http/metrics.js';
 import { NO_UPLOAD, startUploads } from './uploads/upload.js';
 import { watchSpool } from './core/watch.js';
+import { loadGroups, recordBuilds } from './core/verify.js';
+import { listenCompat } from '../compat/compat-listener.js';
 
 /** A started server: its bound address and a clean stop. */
 export interface RunningServer {
@@ -19,55 +21,78 @@ export interface RunningServer {
   address: { ip: string; port: number };
   /** The status page's address when --http is on. */
   http: { ip: string; port: number } | null;
+  /** The original protocol's address when --compat-port is on. */
+  compat: { ip: string; port: number } | null;
   stop(): Promise<void>;
 }
 
-/** Opens the spool, recovers it, listens and starts the schedule. */
+/**
+ * Starts a server, in this order, so that a start that cannot work changes
+ * nothing and leaves nothing open:
+ *   1. lock the spool (a second server on it stops here, see spool/lock.ts);
+ *   2. listen (TCP, the local socket, the compat port, the status page): connections wait unread;
+ *   3. sweep tmp/, watch the spool, load it and recover running/;
+ *   4. resume uploads, serve the waiting connections, start the schedule.
+ * A failure at any step closes what the steps before opened (in reverse) and
+ * releases the lock before the error goes up.
+ */
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
-  const spool = await Spool.open(config.dir);
-  const state = new ServerState(spool, config);
-  // Subscribers of the core's events (uploads subscribe in startUploads).
-  keepNewestResults(state);
-  countStoredRuns(state);
-  // Watching starts before loading, so no hand edit falls between the two; changes wait for the load.
-  let loaded!: () => void;
-  const stopWatch = watchSpool(state, new Promise<void>((r) => (loaded = r)));
+  const { spool, lock } = await Spool.lock(config.dir);
+  const undo: (() => unknown)[] = [() => lock.release()];
+  let ready!: () => void;
+  let notReady!: (e: Error) => void;
+  const serving = new Promise<void>((resolve, reject) => ((ready = resolve), (notReady = reject)));
+  serving.catch(() => undefined);
   try {
+    const state = new ServerState(spool, config);
+    // Subscribers of the core's events (uploads subscribe in startUploads).
+    keepNewestResults(state);
+    countStoredRuns(state);
+    recordBuilds(state);
+    const listener = await listen(state, serving);
+    undo.push(() => listener.close());
+    const addr = listener.tcp.address() as net.AddressInfo;
+    const compat = config.compatPort != null ? await listenCompat(state, config.compatPort, serving) : null;
+    undo.push(() => compat?.close());
+    const compatAddr = compat ? (compat.address() as net.AddressInfo) : null;
+    const status = config.http ? await startHttp(state, config.http, () => listener.tcp.listening) : null;
+    undo.push(() => status?.close());
+    await spool.prepare();
+    // Watching starts before loading, so no hand edit falls between the two; changes wait for the load.
+    let loaded!: () => void;
+    const stopWatch = watchSpool(state, new Promise<void>((r) => (loaded = r)));
+    undo.push(stopWatch);
     await loadState(state);
-  } catch (e) {
-    stopWatch();
-    throw e;
-  }
-  loaded();
-  const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
-  const listener = await listen(state);
-  const addr = listener.tcp.address() as net.AddressInfo;
-  await tick(state);
-  const stopScheduler = startScheduler(state);
-  const status = config.http
-    ? await startHttp(state, config.http, () => listener.tcp.listening).catch((e) => {
-        // Nothing may keep the process alive when it cannot start.
+    await loadGroups(state);
+    loaded();
+    const stopUploads = await startUploads(state, config.upload ?? NO_UPLOAD);
+    undo.push(stopUploads);
+    ready();
+    await tick(state);
+    const stopScheduler = startScheduler(state);
+    return {
+      state,
+      address: { ip: addr.address, port: addr.port },
+      http: status?.address ?? null,
+      compat: compatAddr ? { ip: compatAddr.address, port: compatAddr.port } : null,
+      async stop() {
+        state.stopping = true;
         stopScheduler();
         stopWatch();
+        stopUploads();
         listener.close();
-        throw e;
-      })
-    : null;
-  return {
-    state,
-    address: { ip: addr.address, port: addr.port },
-    http: status?.address ?? null,
-    async stop() {
-      state.stopping = true;
-      stopScheduler();
-      stopWatch();
-      stopUploads();
-      listener.close();
-      await status?.close();
-      // Runs in progress stay in running/: the next start requeues them.
-      for (const w of state.workers.values()) w.link.drop();
-      freezeRuns(state);
-      log('info', 'stopped');
-    },
-  };
+        compat?.close();
+        await status?.close();
+        // Runs in progress stay in running/: the next start requeues them.
+        for (const w of state.workers.values()) w.link.drop();
+        freezeRuns(state);
+        await lock.release();
+        log('info', 'stopped');
+      },
+    };
+  } catch (e) {
+    notReady(e as Error);
+    for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => undefined);
+    throw e;
+  }
 }

@@ -31,6 +31,13 @@ export function reason(err: unknown): string {
     EPIPE: 'broken pipe',
     ETIMEDOUT: 'timed out',
     EADDRINUSE: 'address already in use',
+    EISDIR: 'is a directory',
+    ENOTFOUND: 'no such host',
+    EAI_AGAIN: 'the host name cannot be looked up now (DNS)',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
   };
   if (e && typeof e === 'object' && typeof e.code === 'string' && errno[e.code]) return errno[e.code]!;
   if (e && typeof e === 'object' && typeof e.message === 'string') return e.message;

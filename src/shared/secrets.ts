@@ -46,7 +46,8 @@ export async function readTokenFile(path: string, flag: string): Promise<string>
   try {
     text = await fs.readFile(path, 'utf8');
   } catch (e) {
-    throw new BuilderError('usage', `cannot read the token file ${path} (${flag}): ${reason(e)}`, { cause: e });
+    const hint = (e as NodeJS.ErrnoException).code === 'EACCES' ? ' (the file must be readable by the user this program runs as: chown it to that user, mode 0600)' : '';
+    throw new BuilderError('usage', `cannot read the token file ${path} (${flag}): ${reason(e)}${hint}`, { cause: e });
   }
   const token = text.trim();
   checkToken(token, `the token in ${path} (${flag})`);

@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Writable } from 'node:stream';
+
+/** An artifact being written; `sha256()` is the hex digest of every byte written, read once the stream has finished. */
+export type ArtifactWriter = Writable & { sha256(): string };
 
 /** Bytes written between two background fdatasyncs of an artifact. */
 const SYNC_EVERY = 256 << 20;
@@ -11,10 +15,13 @@ const SYNC_EVERY = 256 << 20;
  * writes), so the fsync that must precede the run's result (Spool.finishRun)
  * finds little left to write instead of the whole file. Ending the stream
  * waits for that background sync and closes the file; an error of either
- * fails the stream.
+ * fails the stream. Every chunk is hashed (SHA-256) while its write is in
+ * flight, so the digest costs no second read and overlaps the disk.
  */
-export async function openArtifactFile(path: string, mode: number): Promise<Writable> {
+export async function openArtifactFile(path: string, mode: number): Promise<ArtifactWriter> {
   const fd = await fs.open(path, 'wx', mode);
+  const hash = createHash('sha256');
+  let digest: string | null = null;
   let unsynced = 0;
   let syncing: Promise<void> | null = null;
   let syncError: Error | null = null;
@@ -29,16 +36,22 @@ export async function openArtifactFile(path: string, mode: number): Promise<Writ
     unsynced += n;
     if (unsynced >= SYNC_EVERY && !syncing) startSync();
   };
-  return new Writable({
+  const stream = new Writable({
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
       if (syncError) return cb(syncError);
-      writeAll(fd, [chunk]).then(() => (written(chunk.length), cb()), cb);
+      // why hash after starting the write: writev is queued to the thread pool first, so hashing on this thread overlaps it.
+      const done = writeAll(fd, [chunk]);
+      hash.update(chunk);
+      done.then(() => (written(chunk.length), cb()), cb);
     },
     writev(chunks, cb) {
       if (syncError) return cb(syncError);
       const bufs = chunks.map((c) => c.chunk as Buffer);
-      writeAll(fd, bufs).then(() => (written(bufs.reduce((n, b) => n + b.length, 0)), cb()), cb);
+      const done = writeAll(fd, bufs);
+      // writeAll has handed the whole list to writev before it first awaits (and only then consumes it).
+      for (const b of bufs) hash.update(b);
+      done.then(() => (written(bufs.reduce((n, b) => n + b.length, 0)), cb()), cb);
     },
     final(cb) {
       Promise.resolve(syncing)
@@ -52,6 +65,12 @@ export async function openArtifactFile(path: string, mode: number): Promise<Writ
           () => cb(err),
           () => cb(err),
         );
+    },
+  });
+  return Object.assign(stream, {
+    sha256(): string {
+      if (!stream.writableFinished) throw new Error(`sha256 of ${path} asked before the file was finished`);
+      return (digest ??= hash.digest('hex'));
     },
   });
 }

@@ -1,7 +1,7 @@
-import { checkName, decodeOutcome, decodeScheduleSpec } from '../protocol/decode.js';
-import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, type Job } from '../protocol/types.js';
+import { checkName, decodeArtifactList, decodeOutcome, decodeScheduleSpec } from '../protocol/decode.js';
+import { DEFAULT_TIMEOUT_S, MAX_TIMEOUT_S, MAX_VERIFY, type Job } from '../protocol/types.js';
 import { BuilderError } from '../shared/errors.js';
-import { ALL_PLATFORMS, type PlatformRecord, type QueueItem, type ResultRecord, type RunRecord, type ScheduleEntry, type TemplateRef } from './records.js';
+import { ALL_PLATFORMS, type GroupTag, type PlatformRecord, type QueueItem, type ResultRecord, type RunRecord, type ScheduleEntry, type TemplateRef } from './records.js';
 
 // Records read from disk are validated here, at the boundary: a file an
 // operator edited by hand may be anything. Older versions are upgraded here.
@@ -66,7 +66,27 @@ export function parseScheduleEntry(text: string, what: string): ScheduleEntry {
     timeout_s: spec.timeout_s ?? DEFAULT_TIMEOUT_S,
     next: isoOrNull(o.next, what),
     ...(spec.allow_overlap ? { allow_overlap: true } : {}),
+    ...(spec.verify ? { verify: spec.verify } : {}),
   };
+}
+
+const GROUP_ID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Parses the optional `group` of a queue item, run or result: {id (a UUID), index 1..of, of 2..MAX_VERIFY}. */
+export function parseGroupTag(v: unknown, what: string): GroupTag | undefined {
+  if (v === undefined || v === null) return undefined;
+  need(typeof v === 'object', `${what}: group must be an object`);
+  const g = v as Obj;
+  need(typeof g.id === 'string' && GROUP_ID_RE.test(g.id), `${what}: group.id must be a UUID`);
+  need(typeof g.of === 'number' && Number.isInteger(g.of) && g.of >= 2 && g.of <= MAX_VERIFY, `${what}: group.of must be 2..${MAX_VERIFY}`);
+  need(typeof g.index === 'number' && Number.isInteger(g.index) && g.index >= 1 && g.index <= g.of, `${what}: group.index must be 1..group.of`);
+  return { id: g.id, index: g.index, of: g.of };
+}
+
+function withGroup<T extends object>(record: T, v: unknown, what: string): T & { group?: GroupTag } {
+  const group = parseGroupTag(v, what);
+  const { group: _drop, ...rest } = record as T & { group?: unknown };
+  return group ? { ...(rest as T), group } : (rest as T);
 }
 
 function parseTemplate(v: unknown, what: string): TemplateRef {
@@ -85,7 +105,7 @@ export function parseQueueItem(text: string, what: string, platform: string): Qu
   const retries = o.retries ?? 0;
   need(typeof retries === 'number' && Number.isInteger(retries) && retries >= 0, `${what}: retries must be a count`);
   const queued = typeof o.queued === 'string' && !Number.isNaN(Date.parse(o.queued)) ? o.queued : new Date().toISOString();
-  return { version: 1, job, queued, retries };
+  return withGroup({ version: 1 as const, job, queued, retries }, o.group, what);
 }
 
 /** Parses running/<id>/run.json. */
@@ -93,7 +113,7 @@ export function parseRunRecord(text: string, what: string): RunRecord {
   const o = object(text, what);
   need(typeof o.run_id === 'string' && typeof o.started === 'string' && typeof o.queued === 'string', `${what}: run_id, queued and started are required`);
   need(typeof o.worker === 'object' && o.worker !== null, `${what}: worker is required`);
-  return { ...(o as unknown as RunRecord), version: 1, job: parseJob(o.job, what), retries: Number(o.retries ?? 0) };
+  return withGroup({ ...(o as unknown as RunRecord), version: 1, job: parseJob(o.job, what), retries: Number(o.retries ?? 0) }, o.group, what);
 }
 
 /** Parses results/<job>/<id>/result.json. */
@@ -102,15 +122,21 @@ export function parseResultRecord(text: string, what: string): ResultRecord {
   need(typeof o.run_id === 'string' && typeof o.started === 'string' && typeof o.finished === 'string', `${what}: run_id, started and finished are required`);
   need(typeof o.outcome === 'object' && o.outcome !== null, `${what}: outcome is required`);
   need(Array.isArray(o.artifacts), `${what}: artifacts must be a list`);
-  return {
-    ...(o as unknown as ResultRecord),
-    version: 1,
-    job: parseJob(o.job, what),
-    outcome: decodeOutcome(o.outcome as Obj),
-    console_lines: Number(o.console_lines ?? 0),
-    retries: Number(o.retries ?? 0),
-    worker: (o.worker as ResultRecord['worker']) ?? null,
-  };
+  // Results stored before hashes were recorded have no sha256 on their artifacts: they still load, without it.
+  return withGroup(
+    {
+      ...(o as unknown as ResultRecord),
+      version: 1,
+      job: parseJob(o.job, what),
+      outcome: decodeOutcome(o.outcome as Obj),
+      artifacts: decodeArtifactList(o.artifacts, what),
+      console_lines: Number(o.console_lines ?? 0),
+      retries: Number(o.retries ?? 0),
+      worker: (o.worker as ResultRecord['worker']) ?? null,
+    },
+    o.group,
+    what,
+  );
 }
 
 /** Parses platforms/<platform>.json. */

@@ -9,6 +9,13 @@ export interface TemplateRef {
   opam_package: string;
 }
 
+/** A run's place in a verify group (groups/<id>.json): member `index` (1-based) of `of` builds of one due run. */
+export interface GroupTag {
+  id: string;
+  index: number;
+  of: number;
+}
+
 /** The `platform` of a template entry that fans out to every platform with a template. */
 export const ALL_PLATFORMS = '*';
 
@@ -31,6 +38,8 @@ export interface ScheduleEntry {
   next: string | null;
   /** Queue again even while a previous run of this job is still running. */
   allow_overlap?: boolean;
+  /** Build each due run this many times on different workers and compare the artifacts (a verify group). */
+  verify?: number;
 }
 
 /** queue/<platform>/<order>-<name>.json — one job waiting for a worker of that platform. */
@@ -40,6 +49,8 @@ export interface QueueItem {
   queued: string;
   /** How many attempts of this due run were already lost or timed out. */
   retries: number;
+  /** Set when this is one build of a verify group. */
+  group?: GroupTag;
 }
 
 /** running/<run-id>/run.json — one dispatched attempt. */
@@ -51,6 +62,7 @@ export interface RunRecord {
   queued: string;
   started: string;
   worker: { id: string; peer: string; facts: WorkerFacts };
+  group?: GroupTag;
   /** The attempt's secret credential: a worker resuming the run after a reconnect presents it. */
   attempt?: string;
 }
@@ -67,6 +79,8 @@ export interface ResultRecord {
   console_lines: number;
   retries: number;
   worker: { id: string; peer: string; facts: WorkerFacts } | null;
+  /** The verify group this run is a final build of (absent on attempts that were requeued). */
+  group?: GroupTag;
 }
 
 /** One line of console.ndjson: nanoseconds since the run started, and the line without its newline. */

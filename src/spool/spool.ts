@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
-import type { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
-import { openArtifactFile } from './artifact-file.js';
+import { openArtifactFile, type ArtifactWriter } from './artifact-file.js';
 import { atomicWriteDone, placeSynced, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
+import { lockSpool, type SpoolLock } from './lock.js';
 import { confineArtifactPath, mkdirConfined } from './paths.js';
 import type { PlatformRecord, QueueItem, ResultRecord, RunRecord, ScheduleEntry } from './records.js';
 
@@ -15,7 +15,10 @@ export interface QueuedFile {
   item: QueueItem;
 }
 
-const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 'quarantine'] as const;
+/** A hand-edited file that does not parse is quarantined only once it was left alone this long (ms). */
+export const QUIET_MS = 1000;
+
+const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 'quarantine', 'groups'] as const;
 
 /**
  * The spool: the only code that touches persistent state. Every record is
@@ -23,19 +26,43 @@ const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 
  * A record that does not parse is moved to quarantine/ with a log line.
  */
 export class Spool {
+  private readonly unsettled = new Set<string>();
+  /** Told of a hand-edited record that failed to parse while still fresh, and when to read it again (ms). */
+  onSettling: ((rel: string, afterMs: number) => void) | null = null;
+
   private constructor(readonly dir: string) {}
 
-  /** Opens (creating if needed) the spool at `dir` and sweeps tmp/ leftovers of torn writes. */
+  /** Opens (creating if needed) the spool at `dir` and sweeps tmp/ leftovers of torn writes (no lock: for tools and tests). */
   static async open(dir: string): Promise<Spool> {
     const spool = new Spool(dir);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const sub of SUBDIRS) await fs.mkdir(join(dir, sub), { recursive: true });
-    await syncDir(dir);
-    for (const name of await fs.readdir(spool.path('tmp'))) {
-      log('warn', `spool: swept torn write tmp/${name}`);
-      await fs.rm(spool.path('tmp', name), { recursive: true, force: true });
-    }
+    await spool.prepare();
     return spool;
+  }
+
+  /**
+   * Creates the spool directory if needed and takes its lock (one server per
+   * spool, see lock.ts) before anything in it is read or written; the caller
+   * then calls `prepare`. Throws BuilderError('spool_locked') naming the holder.
+   */
+  static async lock(dir: string): Promise<{ spool: Spool; lock: SpoolLock }> {
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new BuilderError('spool_open', `cannot create the spool ${dir}: ${reason(e)} (check --dir and its permissions)`, { cause: e });
+    }
+    const lock = await lockSpool(dir);
+    return { spool: new Spool(dir), lock };
+  }
+
+  /** Creates the spool's subdirectories and sweeps tmp/ leftovers of torn writes. */
+  async prepare(): Promise<void> {
+    for (const sub of SUBDIRS) await fs.mkdir(join(this.dir, sub), { recursive: true });
+    await syncDir(this.dir);
+    for (const name of await fs.readdir(this.path('tmp'))) {
+      log('warn', `spool: swept torn write tmp/${name}`);
+      await fs.rm(this.path('tmp', name), { recursive: true, force: true });
+    }
   }
 
   /** A path inside the spool. */
@@ -59,8 +86,15 @@ export class Spool {
     }
   }
 
-  /** Reads and parses one record; quarantines it when it does not parse; null when it is gone. */
-  private async readRecord<T>(rel: string, parse: (text: string, what: string) => T): Promise<T | null> {
+  /**
+   * Reads and parses one record; null when it is gone. One that does not
+   * parse is quarantined, except (with `settle`, for the directories
+   * operators edit by hand) while it was modified less than QUIET_MS ago: an
+   * editor may be half-way through writing it. It then counts as absent for
+   * now, `settling(rel)` is true, and `onSettling` is told to read it again
+   * later (the spool watcher does).
+   */
+  private async readRecord<T>(rel: string, parse: (text: string, what: string) => T, settle = false): Promise<T | null> {
     let text: string;
     try {
       text = await fs.readFile(this.path(rel), 'utf8');
@@ -69,11 +103,27 @@ export class Spool {
       throw e;
     }
     try {
-      return parse(text, rel);
+      const v = parse(text, rel);
+      this.unsettled.delete(rel);
+      return v;
     } catch (e) {
+      if (settle && this.onSettling) {
+        const age = await fs.stat(this.path(rel)).then((st) => Date.now() - st.mtimeMs, () => Infinity);
+        if (age < QUIET_MS) {
+          this.unsettled.add(rel);
+          this.onSettling(rel, QUIET_MS - age);
+          return null;
+        }
+      }
+      this.unsettled.delete(rel);
       await this.quarantine(rel, reason(e));
       return null;
     }
+  }
+
+  /** Whether a hand-edited record failed to parse but is still being written (see readRecord). */
+  settling(rel: string): boolean {
+    return this.unsettled.has(rel);
   }
 
   private async names(rel: string, suffix = '.json'): Promise<string[]> {
@@ -99,11 +149,15 @@ export class Spool {
 
   /** One schedule entry, null when absent (or quarantined). A file whose name disagrees with its content is quarantined. */
   async readSchedule(name: string): Promise<ScheduleEntry | null> {
-    return this.readRecord(`schedule/${name}.json`, (text, what) => {
-      const e = parseScheduleEntry(text, what);
-      if (e.name !== name) throw new BuilderError('bad_record', `${what}: name "${e.name}" does not match the file name`);
-      return e;
-    });
+    return this.readRecord(
+      `schedule/${name}.json`,
+      (text, what) => {
+        const e = parseScheduleEntry(text, what);
+        if (e.name !== name) throw new BuilderError('bad_record', `${what}: name "${e.name}" does not match the file name`);
+        return e;
+      },
+      true,
+    );
   }
 
   /** Writes a schedule entry. */
@@ -141,7 +195,7 @@ export class Spool {
 
   /** Reads one queued job; null when it is gone (claimed, removed) or was quarantined. */
   readQueued(platform: string, file: string): Promise<QueueItem | null> {
-    return this.readRecord(`queue/${platform}/${file}`, (text, what) => parseQueueItem(text, what, platform));
+    return this.readRecord(`queue/${platform}/${file}`, (text, what) => parseQueueItem(text, what, platform), true);
   }
 
   /** Writes a job into its platform's queue under `file` (the queue module names it: the name orders the queue). */
@@ -164,6 +218,9 @@ export class Spool {
   async claim(platform: string, file: string, runRecord: (item: QueueItem) => RunRecord): Promise<RunRecord | null> {
     const item = await this.readQueued(platform, file);
     if (!item) return null;
+    // A hand-dropped file may lack job.platform (its directory gives it): write it in, so that
+    // running/<id>/job.json alone (a crash before run.json) still says where to requeue it.
+    if (!(await this.namesPlatform(platform, file))) await this.write(['queue', platform, file], item);
     const record = runRecord(item);
     const runDir = this.path('running', record.run_id);
     await fs.mkdir(runDir);
@@ -204,6 +261,15 @@ export class Spool {
     return record;
   }
 
+  private async namesPlatform(platform: string, file: string): Promise<boolean> {
+    try {
+      const o = JSON.parse(await fs.readFile(this.path('queue', platform, file), 'utf8')) as { job?: { platform?: unknown } };
+      return o.job?.platform === platform;
+    } catch {
+      return true; // gone meanwhile: the claim's rename finds out
+    }
+  }
+
   // --- running/<run-id>/
 
   /** Run ids with a directory under running/. */
@@ -214,11 +280,12 @@ export class Spool {
   /** What a running directory holds, for recovery at start-up. */
   async readRunning(runId: string): Promise<{ job: QueueItem | null; run: RunRecord | null; result: ResultRecord | null }> {
     const rel = `running/${runId}`;
+    const run = await this.readRecord(`${rel}/run.json`, parseRunRecord);
+    // The platform is the queue directory's, recorded in run.json (and written into job.json at the claim).
     const job = await this.readRecord(`${rel}/job.json`, (t, w) => {
       const o = JSON.parse(t) as { job?: { platform?: string } };
-      return parseQueueItem(t, w, String(o.job?.platform ?? ''));
+      return parseQueueItem(t, w, run?.job.platform ?? String(o.job?.platform ?? ''));
     });
-    const run = await this.readRecord(`${rel}/run.json`, parseRunRecord);
     const result = await this.readRecord(`${rel}/result.json`, parseResultRecord);
     return { job, run, result };
   }
@@ -229,7 +296,7 @@ export class Spool {
   }
 
   /** Opens a write stream for one artifact of a running run; the path is confined to the run's artifacts/ directory. */
-  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: Writable }> {
+  async openArtifact(runId: string, relPath: string, mode: number): Promise<{ path: string; stream: ArtifactWriter }> {
     const rel = confineArtifactPath(relPath);
     const base = this.path('running', runId, 'artifacts');
     const full = join(base, rel);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DerReader, TAG, contextTag, derError, readInteger, tagName, type Tlv } from './der.js';
 import type { ExecResult, ExecRun, ExecTime } from './exec-run.js';
@@ -89,7 +90,8 @@ export function execRunOfDecoded(d: DecodedExec): ExecRun {
     started: d.started,
     finished: d.finished,
     result: d.result,
-    artifacts: d.artifacts.map((a) => ({ path: a.path, size: a.data.length, open: () => Readable.from([a.data]) })),
+    // A blob carries no hashes: the bytes are in memory, so hashing them costs no extra read.
+    artifacts: d.artifacts.map((a) => ({ path: a.path, size: a.data.length, sha256: createHash('sha256').update(a.data).digest('hex'), open: () => Readable.from([a.data]) })),
   };
 }
 
@@ -129,7 +131,7 @@ const GENERALIZED_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?Z
 const UTC_RE = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 
 /** GeneralizedTime (as written) or UTCTime (older encoders), UTC with seconds, as DER has them. */
-function readTime(tlv: Tlv, what: string): { time: ExecTime; type: 'generalized' | 'utc' } {
+export function readTime(tlv: Tlv, what: string): { time: ExecTime; type: 'generalized' | 'utc' } {
   const text = tlv.content.toString('latin1');
   const shown = JSON.stringify(text.slice(0, 40));
   let m: RegExpExecArray | null;

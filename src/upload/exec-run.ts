@@ -19,6 +19,9 @@ export interface ExecFile {
   data: Buffer;
 }
 
+/** What the original's decoder puts in a job whose OPTIONAL platform is absent; readers show the same. */
+export const NO_PLATFORM = 'no-platform';
+
 /** The job part; `platform: null` leaves the OPTIONAL field out, as very old runs did. */
 export interface ExecJob {
   name: Text;
@@ -56,6 +59,8 @@ export interface ExecTime {
 export interface ExecArtifact {
   path: Text;
   size: number;
+  /** Hex SHA-256 when known (recorded in result.json, or computed from a decoded blob); not part of the DER encoding. */
+  sha256?: string;
   open(): Readable;
 }
 
@@ -108,7 +113,7 @@ export async function readStoredRun(runDir: string): Promise<ExecRun> {
       throw badRun(runDir, `artifact ${a.path}: ${reason(err)}`, err);
     })).size;
     if (size !== a.size) throw badRun(runDir, `artifact ${a.path} is ${size} bytes on disk, result.json says ${a.size}`);
-    artifacts.push({ path: a.path, size, open: () => createReadStream(file) });
+    artifacts.push({ path: a.path, size, ...(a.sha256 ? { sha256: a.sha256 } : {}), open: () => createReadStream(file) });
   }
   return {
     job: { name: record.job.name, script: record.job.script, files: [], platform: record.job.platform },

@@ -1,13 +1,13 @@
-import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from '../protocol/connection.js';
 import type { Job } from '../protocol/types.js';
 import { describeOutcome } from '../protocol/types.js';
 import { runJob, type JobResult } from '../exec/run-job.js';
-import { reason } from '../shared/errors.js';
+import type { Sandbox } from '../exec/sandbox/sandbox.js';
 import { log } from '../shared/log.js';
 import { RunBuffer } from './run-buffer.js';
+import { sendArtifact } from './send-artifact.js';
 
 /**
  * One job the worker got, from its start until the server has its result,
@@ -30,11 +30,17 @@ export class Attempt {
     readonly job: Job,
     /** The attempt credential the server gave with the job (absent from an old server: no resume). */
     readonly credential: string | undefined,
-    workRoot?: string,
+    opts: { workRoot?: string; sandbox?: Sandbox },
   ) {
-    this.buffer = new RunBuffer(join(workRoot ?? os.tmpdir(), `builder-output-${runId}.ndjson`));
+    this.buffer = new RunBuffer(join(opts.workRoot ?? os.tmpdir(), `builder-output-${runId}.ndjson`));
     log('info', `running ${job.name} (timeout ${job.timeout_s} s)`, runId);
-    this.result = runJob(job, { signal: this.abort.signal, ...(workRoot ? { workRoot } : {}), onLine: (t, line) => this.line(t, line) });
+    this.result = runJob(job, {
+      signal: this.abort.signal,
+      runId,
+      ...(opts.workRoot ? { workRoot: opts.workRoot } : {}),
+      ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+      onLine: (t, line) => this.line(t, line),
+    });
   }
 
   private line(t: number, line: string): Promise<void> {
@@ -69,17 +75,13 @@ export class Attempt {
   /** Once the job ended: its artifacts, then job_finished, on `conn` (rejects when `lost` does first). */
   async report(conn: Connection, lost: Promise<never>): Promise<void> {
     const result = await Promise.race([this.result, lost]);
+    let outcome = result.outcome;
     for (const a of result.artifacts) {
-      try {
-        await conn.sendFrame({ type: 'artifact', run_id: this.runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(a.full, { highWaterMark: 1 << 20 }), a.size);
-      } catch (e) {
-        if (conn.isClosed) throw e;
-        // The frame was never started (the file vanished): say so and go on.
-        await this.line(0, `builder-worker: cannot read artifact ${a.path}: ${reason(e)}; not sent`);
-      }
+      const problem = await sendArtifact(conn, this.runId, a, (line) => this.line(0, line));
+      if (problem && outcome.kind !== 'failed') outcome = { kind: 'failed', message: `${describeOutcome(outcome)}, but ${problem}` };
     }
-    await conn.send({ type: 'job_finished', run_id: this.runId, outcome: result.outcome });
-    log('info', `${this.job.name}: ${describeOutcome(result.outcome)}, ${result.artifacts.length} artifact(s)`, this.runId);
+    await conn.send({ type: 'job_finished', run_id: this.runId, outcome });
+    log('info', `${this.job.name}: ${describeOutcome(outcome)}, ${result.artifacts.length} artifact(s)`, this.runId);
   }
 
   /** Kills the job (if still running), waits for it and removes what it left. */
@@ -90,10 +92,10 @@ export class Attempt {
     await this.cleanup();
   }
 
-  /** Removes the work dir and the spilled output. */
+  /** Removes the work dir (and the sandbox) and the spilled output. */
   async cleanup(): Promise<void> {
     const r = await this.result.catch(() => null);
-    if (r?.dir) await fs.rm(r.dir, { recursive: true, force: true }).catch(() => undefined);
+    await r?.release().catch(() => undefined);
     await this.buffer.dispose();
   }
 }

@@ -1,22 +1,29 @@
 import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
 import { checkName } from '../protocol/decode.js';
-import { checkFlags, runMain, usageError } from '../shared/cli.js';
+import { checkFlags, flattenBooleans, prepareArgv, runMain, usageError } from '../shared/cli.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../protocol/transport-flags.js';
-import { PROTOCOL_VERSION, VERSION } from '../shared/version.js';
+import { versionLine } from '../shared/version.js';
+import { joinEngineFlags, sandboxFromFlags, SANDBOX_FLAGS, SANDBOX_HELP } from './sandbox-flags.js';
 import { runWorker } from './worker.js';
+import { checkWorkdir } from './workdir.js';
 
 const HELP = `usage: builder-worker PLATFORM [--remote HOST:PORT] [--once | --loop]
+                      [--sandbox none|docker|podman|jail] [--image IMAGE] [--engine-flags 'WORDS']
+                      [--job-user USER] [--jail-snapshot POOL/DATASET@SNAP] [--token-file FILE]
 
 Connects to builder-server, takes a job for PLATFORM, runs it in a fresh
-private temp dir and sends back its console, outcome and artifacts.
+private dir in its sandbox and sends back its console, outcome and artifacts.
+The worker keeps the credential; a job never gets it, nor any BUILDER_*
+variable or anything else of the worker's environment.
 
 options:
   -r, --remote HOST:PORT  the server (default $BUILDER_REMOTE, else 127.0.0.1:1234)
   --once                  run one job, then exit (the default: one sandbox per job)
   --loop                  keep taking jobs, reconnecting with back-off
   --workdir DIR           where to make the per-job temp dirs (default: the OS temp dir)
+${SANDBOX_HELP}
 ${transportHelp({ socket: false, clientCert: true })}
   --verbose               debug log lines and stack traces
   --version, --help
@@ -29,10 +36,14 @@ exit codes: 0 ok, 123 failure (server unreachable, the run given up while
 away), 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
-  const args = mri(argv, { alias: { r: 'remote' }, string: ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS], boolean: ['once', 'loop', 'verbose', 'version', 'help'] });
-  checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help', ...WORKER_TRANSPORT_FLAGS]);
+  const strings = ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS, ...SANDBOX_FLAGS];
+  const booleans = ['once', 'loop', 'verbose', 'version', 'help'];
+  // A flag given twice: the last counts (service files append the operator's flags to theirs).
+  const args = mri(prepareArgv('builder-worker', joinEngineFlags(argv), { values: strings, alias: { r: 'remote' }, repeat: 'last' }), { alias: { r: 'remote' }, string: [...strings], boolean: [...booleans] });
+  flattenBooleans(args, booleans);
+  checkFlags('builder-worker', args, ['remote', 'r', 'workdir', 'once', 'loop', 'verbose', 'version', 'help', ...WORKER_TRANSPORT_FLAGS, ...SANDBOX_FLAGS]);
   if (args.help) return void console.log(HELP);
-  if (args.version) return void console.log(`builder-worker ${VERSION} (protocol ${PROTOCOL_VERSION})`);
+  if (args.version) return void console.log(versionLine('builder-worker'));
   setVerbose(args.verbose === true);
   const platform = args._[0];
   if (platform === undefined) usageError('missing PLATFORM, e.g. builder-worker debian-12 (see --help)');
@@ -43,18 +54,21 @@ void runMain(async (argv) => {
     usageError((e as Error).message);
   }
   if (args.once && args.loop) usageError('--once and --loop exclude each other');
+  // The credential is read once, here, before any job exists.
+  const transport = await readTransportFlags(args);
+  const sandbox = sandboxFromFlags(args, String(platform));
   const stop = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    process.stderr.write(`builder-worker: ${sig}: stopping (the current job is killed; the server requeues it)\n`);
-    stop.abort();
-  };
+  if (args.workdir) await checkWorkdir(String(args.workdir));
+  // The worker says what stopping means (idle, or killing a job): see runWorker.
+  const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   await runWorker({
     stop: stop.signal,
     platform: String(platform),
-    remote: { ...parseRemote(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'), ...(await readTransportFlags(args)) },
+    remote: { ...parseRemote(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'), ...transport },
     loop: args.loop === true,
+    sandbox,
     ...(args.workdir ? { workRoot: args.workdir } : {}),
   });
 });

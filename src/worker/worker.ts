@@ -3,6 +3,7 @@ import { dial, type Remote } from '../protocol/dial.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import type { Sandbox } from '../exec/sandbox/sandbox.js';
 import { Attempt } from './attempt.js';
 import { workerFacts } from './facts.js';
 
@@ -12,6 +13,8 @@ export interface WorkerOptions {
   remote: Remote;
   loop: boolean;
   workRoot?: string;
+  /** What runs each job (--sandbox); default: `none` as this process's user. */
+  sandbox?: Sandbox;
   token?: string;
   /** Aborted on SIGTERM/SIGINT: the current job's process group is killed and the worker exits. */
   stop?: AbortSignal;
@@ -35,6 +38,12 @@ export interface WorkerOptions {
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   let backoff = 250;
   const carry: Carry = { attempt: null };
+  const onStop = () => {
+    const why = typeof opts.stop?.reason === 'string' ? `${opts.stop.reason}: ` : '';
+    const job = carry.attempt?.job.name;
+    process.stderr.write(`builder-worker: ${why}stopping${job ? ` (killing ${job}; the server requeues it)` : ' (no job was running)'}\n`);
+  };
+  opts.stop?.addEventListener('abort', onStop, { once: true });
   try {
     while (!opts.stop?.aborted) {
       try {
@@ -53,6 +62,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       }
     }
   } finally {
+    opts.stop?.removeEventListener('abort', onStop);
     // Stopped or giving up: a job nobody can report on is not left running.
     if (carry.attempt) await carry.attempt.discard('the worker is stopping');
   }
@@ -82,7 +92,8 @@ type Reply = Extract<ServerMessage, { type: 'job' | 'resumed' | 'run_gone' }>;
 
 /** One connection: resumes the carried job, then takes jobs (one, or until the connection fails in loop mode). Returns whether a job was reported. */
 async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
-  const { conn, welcome } = await dial(opts.remote, { role: 'worker', worker: workerFacts(opts.platform), ...(opts.token ? { token: opts.token } : {}) });
+  // The stop signal also ends a connect or a handshake that hangs (a frozen server).
+  const { conn, welcome } = await dial(opts.remote, { role: 'worker', worker: workerFacts(opts.platform), ...(opts.token ? { token: opts.token } : {}) }, opts.stop ? { signal: opts.stop } : {});
   log('info', `connected to ${conn.peer} (${welcome.server}) as a ${opts.platform} worker`);
   const hb = welcome.heartbeat_ms;
   let waiter = null as ((m: Reply | Error) => void) | null;
@@ -91,7 +102,8 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   const lost = new Promise<never>((_, reject) => (lostWith = reject));
   lost.catch(() => undefined);
   const beat = setInterval(() => {
-    if (conn.idleMs() > 3 * hb) conn.destroy();
+    // As the server does: pending input is read (setImmediate runs after I/O) before the server counts as gone.
+    if (conn.idleMs() > 3 * hb) setImmediate(() => conn.idleMs() > 3 * hb && conn.destroy());
     else conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   const onStop = () => {
@@ -106,7 +118,7 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
         const m = decodeServerMessage(await conn.readLine());
         if (m.type === 'job') {
           // Started at once: a cancel right behind the job (while it is being set up) must find it.
-          carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts.workRoot);
+          carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
           waiter?.(m);
         } else if (m.type === 'resumed' || m.type === 'run_gone') waiter?.(m);
         else if (m.type === 'cancel' && carry.attempt?.runId === m.run_id) carry.attempt.abort.abort(new Error(m.reason));

@@ -67,5 +67,5 @@ test('schedule, execute and unschedule change the schedule and the queues as inf
   assert.deepEqual(info.queues[0].jobs.map((j: { name: string }) => j.name), ['second', 'first']);
   assert.deepEqual(info.schedule.map((e: { name: string }) => e.name), ['first', 'second']);
   const human = await client(server.remote, ['info']);
-  assert.match(human.out, /theta-1: second, first/);
+  assert.match(human.out, /theta-1 {2}2 jobs {2}second, first/);
 });

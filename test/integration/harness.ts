@@ -114,9 +114,15 @@ export async function clientJson<T = any>(remote: string, args: string[]): Promi
   return JSON.parse(r.out) as T;
 }
 
-/** Starts a worker for `platform` against `remote`. */
+/**
+ * Starts a worker for `platform` against `remote`. As root, unless the test
+ * picks a sandbox or a job user, its jobs run as root too (the in-sandbox
+ * mode, `--job-user root`), so job scripts can write into the test's temp
+ * dirs; test/integration/isolation.test.ts covers the job-user switch.
+ */
 export function startWorker(remote: string, platform: string, args: string[] = []): Proc {
-  return spawnProgram('builder-worker', [platform, '--remote', remote, ...args]);
+  const asRoot = process.getuid?.() === 0 && !args.some((a) => a === '--job-user' || a === '--sandbox');
+  return spawnProgram('builder-worker', [platform, '--remote', remote, ...(asRoot ? ['--job-user', 'root'] : []), ...args]);
 }
 
 /** Schedules a job (period never by default) from script text; fails the test if refused. */

@@ -25,7 +25,7 @@ test('info answers with 20,000 queued jobs: a count and the first 100 by default
   assert.equal(all.queues[0].jobs.at(-1).name, 'queued-job-number-19999');
   const human = await client(server.remote, ['info', '--limit', '3']);
   assert.equal(human.code, 0, human.err);
-  assert.match(human.out, /wide-1: queued-job-number-00000, queued-job-number-00001, queued-job-number-00002 \.\.\. and 19997 more \(20000 queued; info --all lists them\)/);
+  assert.match(human.out, /wide-1 {2}20000 jobs {2}queued-job-number-00000, queued-job-number-00001, queued-job-number-00002 \.\.\. and 19997 more \(info --all lists them\)/);
   const bad = await client(server.remote, ['info', '--all', '--limit', '3']);
   assert.equal(bad.code, 124, 'both flags is a usage error');
   server.child.kill('SIGTERM');

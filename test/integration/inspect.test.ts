@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ test('inspect reads every result file of the original server, with no server run
   const summary = await inspect([ok]);
   assert.match(summary.out, /^job {7}fx-ok$/m);
   assert.match(summary.out, /outcome {3}exited 0/);
-  assert.match(summary.out, /^ +19 {2}bin\/demo\.bin$/m);
+  assert.match(summary.out, /^ +19 {2}[0-9a-f]{64} {2}bin\/demo\.bin$/m, 'size, sha256 (computed from the blob), path');
   const consoleOut = await inspect([ok, '--console']);
   assert.deepEqual(consoleOut.out.trim().split('\n'), ['building demo', 'résumé ✓ unicode line', 'to stderr', 'done'], 'oldest line first');
   const script = await inspect(['--script', ok]);
@@ -67,7 +68,8 @@ test('inspect of a stored result dir and of its run.der print the same run', asy
   const v = JSON.parse(fromDir.out);
   assert.equal(v.run_id, stored.result.run_id);
   assert.deepEqual(v.console.map((l: { line: string }) => l.line), ['alpha', 'beta']);
-  assert.deepEqual(v.artifacts, [{ path: 'bin/tool', size: 3 }]);
+  // The sha256 recorded in result.json equals the one computed from run.der's bytes (the deepEqual above).
+  assert.deepEqual(v.artifacts, [{ path: 'bin/tool', size: 3, sha256: createHash('sha256').update('xyz').digest('hex') }]);
   const out = join(tempDir(), 'arts');
   assert.equal((await inspect([stored.dir, '--output', out])).code, 0);
   assert.equal(readFileSync(join(out, 'bin', 'tool'), 'utf8'), 'xyz');

@@ -50,6 +50,7 @@ test('the package is under 40 MB and its control fields are right', async (t) =>
   assert.equal(f.Architecture, arch);
   assert.match(f.Depends ?? '', /\badduser\b/);
   assert.match(f.Depends ?? '', /\blibc6 \(>= [\d.]+\)/);
+  assert.match(f.Recommends ?? '', /^docker\.io$/, 'docker.io is recommended: the default workers need it');
   assert.ok(Number(f['Installed-Size']) > 80_000, `Installed-Size ${f['Installed-Size']} KiB`);
   const summary = await run('dpkg-deb', ['--info', deb]);
   assertOk(summary, 'dpkg-deb --info');
@@ -145,6 +146,14 @@ test('installed into a throw-away root: the builder user, the spool, working bin
   assert.equal(spool.mode & 0o777, 0o700, 'the spool is 0700');
   assert.equal(String(spool.uid), uid);
   assert.equal(String(spool.gid), gid);
+  const tokens = ['worker.token', 'client.token'].map((t) => {
+    const st = statSync(join(root, 'etc/builder', t));
+    assert.equal(st.mode & 0o777, 0o600, `${t} is 0600`);
+    assert.equal(`${st.uid}:${st.gid}`, `${uid}:${gid}`, `${t} is the builder user's: the server runs as builder`);
+    return readFileSync(join(root, 'etc/builder', t), 'utf8').trim();
+  });
+  assert.match(tokens[0]!, /^[0-9a-f]{64}$/);
+  assert.notEqual(tokens[0], tokens[1], 'two different secrets');
 
   const env = envWithoutNode(pathWithoutNode(dir), dir);
   const bin = (name: string) => join(root, 'usr/bin', name);
@@ -153,7 +162,7 @@ test('installed into a throw-away root: the builder user, the spool, working bin
     assert.equal(readlinkSync(bin(name)), '../lib/builder/builder');
     const r = await run(bin(name), ['--version'], { env });
     assertOk(r, `installed ${name} --version`);
-    assert.match(r.stdout, new RegExp(`^${name} ${pkgVersion.replace(/\./g, '\\.')} \\(protocol \\d+\\)`));
+    assert.match(r.stdout, new RegExp(`^${name} ${pkgVersion.replace(/\./g, '\\.')} \\(protocol \\d+, Node v24\\.\\d+\\.\\d+\\)`));
   }
   await runRound({ server: bin('builder-server'), worker: bin('builder-worker'), client: bin('builder-client') }, join(dir, 'round'), env);
 
@@ -162,29 +171,39 @@ test('installed into a throw-away root: the builder user, the spool, working bin
   assert.ok(existsSync(join(root, 'etc/default/builder')), 'remove keeps the conffiles');
   assertOk(await dpkg('--purge', 'builder'), 'dpkg --purge');
   assert.ok(!existsSync(join(root, 'etc/default/builder')), 'purge takes the conffiles');
+  assert.ok(!existsSync(join(root, 'etc/builder/worker.token')), 'purge takes the tokens postinst made');
   assert.ok(existsSync(join(root, 'var/lib/builder')), 'purge keeps the spool and its results');
 });
 
-test('worker-sandbox runs one worker per container, with the image the platform names', async () => {
-  // A stand-in docker that records its arguments, one per line.
-  const bin = join(dir, 'fake-docker');
+test('worker-sandbox starts the worker on the host with its sandbox, the token from systemd\'s credentials and the instance\'s image', async () => {
+  // A stand-in builder-worker that records its arguments, one per line, and the image it was given.
+  const bin = join(dir, 'fake-worker');
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'docker'), `#!/bin/sh\n[ "$1" = run ] && printf '%s\\n' "$@" > "${join(dir, 'docker-args')}"\nexit 0\n`, { mode: 0o755 });
+  writeFileSync(join(bin, 'builder-worker'), `#!/bin/sh\nprintf '%s\\n' "image=$BUILDER_WORKER_IMAGE" "$@" > "${join(dir, 'worker-args')}"\nexit 0\n`, { mode: 0o755 });
+  const creds = join(dir, 'creds');
+  mkdirSync(creds, { recursive: true });
+  writeFileSync(join(creds, 'worker.token'), 'x'.repeat(32), { mode: 0o600 });
   const sandbox = join(repoRoot, 'debian/worker-sandbox');
   const env = { PATH: `${bin}:/usr/bin:/bin`, BUILDER_REMOTE: '10.0.0.1:1234', BUILDER_WORKER_IMAGE_ubuntu_24_04: 'local/ubuntu:opam' };
   const args = async (instance: string, extra: Record<string, string> = {}) => {
     assertOk(await run('sh', [sandbox, instance], { env: { ...env, ...extra } }), `worker-sandbox ${instance}`);
-    return readFileSync(join(dir, 'docker-args'), 'utf8').trim().split('\n');
+    return readFileSync(join(dir, 'worker-args'), 'utf8').trim().split('\n');
   };
   const debian = await args('debian-12');
-  assert.ok(debian.includes('--rm'), 'the container goes with its job');
-  assert.deepEqual(debian.slice(-6), ['debian:12', '/usr/local/bin/builder-worker', 'debian-12', '--remote', '10.0.0.1:1234', '--once']);
-  assert.equal(debian[debian.indexOf('--name') + 1], 'builder-worker-debian-12');
-  const ubuntu = await args('ubuntu-24.04:2', { BUILDER_WORKER_FLAGS: '--token-file /run/t' });
-  assert.deepEqual(ubuntu.slice(-3), ['--once', '--token-file', '/run/t'], 'extra worker flags come last, as words');
-  assert.ok(ubuntu.includes('local/ubuntu:opam'), 'one line of config picks the image');
-  assert.equal(ubuntu[ubuntu.indexOf('--name') + 1], 'builder-worker-ubuntu-24.04-2');
-  assert.ok(ubuntu.includes('ubuntu-24.04') && !ubuntu.includes('ubuntu-24.04:2'), 'the :N suffix is not part of the platform');
-  const bad = await run('sh', [sandbox, 'x;reboot'], { env });
-  assert.equal(bad.code, 124);
+  assert.deepEqual(debian, ['image=', 'debian-12', '--remote', '10.0.0.1:1234', '--sandbox', 'docker', '--loop', '--workdir', '/var/lib/builder-worker']);
+  const ubuntu = await args('ubuntu-24.04:2', {
+    CREDENTIALS_DIRECTORY: creds, BUILDER_DOCKER_FLAGS: '--memory 8g --cpus 2', BUILDER_WORKER_FLAGS: '--job-user nobody',
+  });
+  assert.equal(ubuntu[0], 'image=local/ubuntu:opam', 'one line of config picks the image');
+  assert.equal(ubuntu[1], 'ubuntu-24.04', 'the :N suffix is not part of the platform');
+  assert.equal(ubuntu[ubuntu.indexOf('--token-file') + 1], join(creds, 'worker.token'), 'the token comes from LoadCredential=');
+  assert.equal(ubuntu[ubuntu.indexOf('--engine-flags') + 1], '--memory 8g --cpus 2', 'engine flags stay one argument');
+  assert.deepEqual(ubuntu.slice(-2), ['--job-user', 'nobody'], 'extra worker flags come last, as words');
+  const own = await args('ubuntu-24.04:3', { BUILDER_WORKER_IMAGE: 'mine:1' });
+  assert.equal(own[0], 'image=mine:1', "the instance's own image wins over the per-platform line");
+  for (const [instance, extra] of [['x;reboot', {}], ['debian-12', { BUILDER_WORKER_SANDBOX: 'vm' }]] as const) {
+    const bad = await run('sh', [sandbox, instance], { env: { ...env, ...extra } });
+    assert.equal(bad.code, 124, `${instance} ${JSON.stringify(extra)}: exit ${bad.code}`);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line says why');
+  }
 });

@@ -121,3 +121,37 @@ test('jail-run refuses a bad jail name or snapshot', async () => {
   assert.equal(badSnap.code, 124);
   assert.ok(!existsSync(f.log), 'nothing was run');
 });
+
+test('supervise restarts a program that fails, but not one that exits 124 (a configuration error)', async () => {
+  const supervise = join(repoRoot, 'freebsd/supervise');
+  const counter = join(dir, 'supervise-runs');
+  writeFileSync(counter, '');
+  // Exits 1 twice, then 124: two restarts, then supervise gives up with one line.
+  const prog = join(dir, 'flaky');
+  writeFileSync(prog, `#!/bin/sh\necho run >> "${counter}"\n[ "$(wc -l < "${counter}")" -ge 3 ] && { echo "flaky: bad flag" >&2; exit 124; }\nexit 1\n`, { mode: 0o755 });
+  const r = await run('sh', [supervise, prog], { timeoutMs: 30_000 });
+  assert.equal(r.code, 124, r.stderr);
+  assert.equal(readFileSync(counter, 'utf8').trim().split('\n').length, 3, 'restarted after exit 1, not after 124');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, r.stderr);
+  assert.match(lines[1]!, /^flaky exited 124, a configuration error .*not restarting/);
+});
+
+test('supervise passes SIGTERM on to the program and exits', async () => {
+  const pidFile = join(dir, 'sleeper.pid');
+  const prog = join(dir, 'sleeper');
+  writeFileSync(prog, `#!/bin/sh\necho $$ > "${pidFile}"\nexec sleep 60\n`, { mode: 0o755 });
+  const child = spawn('sh', [join(repoRoot, 'freebsd/supervise'), prog], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(pidFile)) {
+    assert.ok(Date.now() < deadline, 'the program never started');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('exit', (c) => resolve(c));
+    child.kill('SIGTERM');
+  });
+  assert.equal(code, 0);
+  assert.throws(() => process.kill(pid, 0), 'the program is gone too');
+});

@@ -29,7 +29,7 @@ test('each program name is a standalone binary that prints its version', async (
   for (const name of ['builder-server', 'builder-worker', 'builder-client']) {
     const r = await run(join(out, name), ['--version'], { env });
     assertOk(r, `${name} --version`);
-    assert.match(r.stdout, new RegExp(`^${name} ${pkgVersion.replace(/\./g, '\\.')} \\(protocol \\d+\\)\\n$`));
+    assert.match(r.stdout, new RegExp(`^${name} ${pkgVersion.replace(/\./g, '\\.')} \\(protocol \\d+, Node v24\\.\\d+\\.\\d+\\)\\n$`));
   }
 });
 

@@ -22,7 +22,7 @@ const names = scripts.map((p) => relative(repoRoot, p));
 test('the packaging scripts are all found', () => {
   for (const expected of [
     'debian/postinst', 'debian/prerm', 'debian/postrm', 'debian/worker-sandbox',
-    'freebsd/rc.d/builder', 'freebsd/rc.d/builder_worker', 'freebsd/jail-run', 'freebsd/create_package.sh',
+    'freebsd/rc.d/builder', 'freebsd/rc.d/builder_worker', 'freebsd/jail-run', 'freebsd/supervise', 'freebsd/create_package.sh',
     'freebsd/pkg/+PRE_INSTALL', 'freebsd/pkg/+POST_INSTALL', 'freebsd/pkg/+PRE_DEINSTALL',
   ]) {
     assert.ok(names.includes(expected), `${expected} is not among the scripts found: ${names.join(', ')}`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { alive, pidFrom, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
@@ -26,12 +27,18 @@ test('a script without #! runs under /bin/sh; a non-zero exit still sends its ar
 
 test('a worker that cannot write the job files reports the failure as the outcome', async () => {
   const server = await startServer(tempDir());
+  // --workdir is checked at start: it breaks after the worker is waiting (a file where the dir was).
+  const workdir = join(tempDir(), 'work');
+  mkdirSync(workdir);
+  const worker = startWorker(server.remote, 'zeta-3', ['--workdir', workdir]);
+  await waitFor('the worker to wait', () => /worker \w+ connected/.test(server.err()));
+  rmdirSync(workdir);
+  writeFileSync(workdir, '');
   await scheduleJob(server, 'nowrite', 'zeta-3', '#!/bin/sh\necho never\n', ['--period', 'daily']);
-  const worker = startWorker(server.remote, 'zeta-3', ['--workdir', '/dev/null/nowhere']);
   await waitFor('the run to be stored', () => storedResults(server.dir, 'nowrite').length === 1);
   const r = storedResults(server.dir, 'nowrite')[0]!.result;
   assert.equal(r.outcome.kind, 'failed');
-  assert.match(r.outcome.message, /cannot create the work dir in \/dev\/null\/nowhere: not a directory/);
+  assert.match(r.outcome.message, new RegExp(`cannot create the work dir in ${workdir}: not a directory`));
   assert.equal((await worker.exited).code, 0);
 });
 

@@ -1,6 +1,6 @@
 import { usageError } from '../../shared/cli.js';
 import type { Command } from '../command.js';
-import { printSuccess } from '../output.js';
+import { printReply } from '../output.js';
 import { request } from '../request.js';
 import { runIdArg } from '../run-id.js';
 
@@ -13,6 +13,6 @@ export const cancel: Command = {
     if (args._.length > 1) usageError(`unexpected argument "${args._[1]}"`);
     const runId = runIdArg(args._[0]);
     const r = await request(remote, { type: 'cancel', run_id: runId });
-    printSuccess(json, r.type === 'success' ? r.message : `cancelling ${runId}`);
+    printReply(json, r, `cancelling ${runId}`);
   },
 };

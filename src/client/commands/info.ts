@@ -2,26 +2,40 @@ import type { InfoReply } from '../../protocol/messages.js';
 import { BuilderError } from '../../shared/errors.js';
 import { intFlag, usageError } from '../../shared/cli.js';
 import type { Command } from '../command.js';
-import { paint, printJson } from '../output.js';
+import { paint, plural, printJson, table } from '../output.js';
 import { request } from '../request.js';
 
-/** Renders `info` for people. */
+/** Renders `info` for people: each section's rows as aligned columns. */
 export function renderInfo(info: InfoReply): string {
   const out: string[] = [];
   out.push(paint.bold(`schedule (${info.schedule.length})`));
-  for (const e of info.schedule)
-    out.push(`  ${e.name}  ${e.platform === '*' ? 'every platform with its template' : e.platform}  ${e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : e.period}  next: ${e.next ?? 'on execute only'}${e.template ? `  (${e.template})` : ''}`);
+  out.push(
+    ...table(
+      info.schedule.map((e) => [
+        e.name,
+        e.platform === '*' ? 'every platform with its template' : e.platform,
+        e.cron ? `cron "${e.cron}" ${e.tz ?? 'UTC'}` : (e.period ?? ''),
+        `next: ${e.next ?? 'on execute only'}`,
+        e.template ? `(${e.template})` : '',
+        e.verify ? `verify ${e.verify}` : '',
+      ]),
+    ),
+  );
   out.push(paint.bold('queues'));
   if (info.queues.length === 0) out.push('  (none)');
-  for (const q of info.queues) {
-    const count = q.count ?? q.jobs.length;
-    const more = count > q.jobs.length ? ` ... and ${count - q.jobs.length} more (${count} queued; info --all lists them)` : '';
-    out.push(`  ${q.platform}${q.paused ? paint.yellow(' (paused)') : ''}: ${count ? `${q.jobs.map((j) => j.name).join(', ')}${more}` : '(empty)'}`);
-  }
+  out.push(
+    ...table(
+      info.queues.map((q) => {
+        const count = q.count ?? q.jobs.length;
+        const more = count > q.jobs.length ? ` ... and ${count - q.jobs.length} more (info --all lists them)` : '';
+        return [`${q.platform}${q.paused ? paint.yellow(' (paused)') : ''}`, plural(count, 'job'), count ? `${q.jobs.map((j) => j.name).join(', ')}${more}` : ''];
+      }),
+    ),
+  );
   out.push(paint.bold(`running (${info.running.length})`));
-  for (const r of info.running) out.push(`  ${r.run_id}  ${r.name}  ${r.platform}  since ${r.started}  on ${r.worker}`);
+  out.push(...table(info.running.map((r) => [r.run_id, r.name, r.platform, `since ${r.started}`, `on ${r.worker}`])));
   out.push(paint.bold(`workers (${info.workers.length})`));
-  for (const w of info.workers) out.push(`  ${w.id}  ${w.platform}  ${w.hostname}  ${w.peer}  since ${w.since}  ${w.run_id ? `running ${w.run_id}` : 'idle'}`);
+  out.push(...table(info.workers.map((w) => [w.id, w.platform, w.hostname, w.peer, `since ${w.since}`, w.run_id ? `running ${w.run_id}` : 'idle'])));
   if (info.dropped.length) out.push(paint.bold('dropped platforms: ') + info.dropped.join(', '));
   if (info.paused?.length) out.push(paint.bold('paused platforms: ') + info.paused.join(', '));
   if (info.problems?.length) {

@@ -6,7 +6,7 @@ import { usageError } from '../../shared/cli.js';
 import { BuilderError, reason } from '../../shared/errors.js';
 import { confineArtifactPath } from '../../spool/paths.js';
 import { decodeExec, execRunOfDecoded } from '../../upload/exec-decode.js';
-import { dateOfExecTime, readStoredRun, type ExecRun, type Text } from '../../upload/exec-run.js';
+import { NO_PLATFORM, dateOfExecTime, readStoredRun, type ExecRun, type Text } from '../../upload/exec-run.js';
 import type { Command } from '../command.js';
 import { paint, printJson } from '../output.js';
 
@@ -21,7 +21,7 @@ export const inspect: Command = {
   summary: 'read a stored result (DER file or results/<job>/<run-id>/ dir) offline',
   usage: `inspect FILE_OR_DIR [--console] [--script] [--job] [--output DIR]
   FILE_OR_DIR  a DER blob (.full, run.der) or a stored result dir (results/<job>/<run-id>/)
-  (default)    a summary: job, platform, run id, times, outcome, artifacts with sizes
+  (default)    a summary: job, platform, run id, times, outcome, artifacts with sizes and sha256
   --console    the console, oldest line first
   --script     the job's script
   --job        the job's fields
@@ -55,13 +55,28 @@ async function load(path: string): Promise<ExecRun> {
   try {
     return execRunOfDecoded(decodeExec(bytes));
   } catch (e) {
+    // Another file of a stored result dir (result.json, console.ndjson): say which dir to give.
+    if (await exists(join(dirname(path), 'result.json')))
+      throw new BuilderError('not_a_result', `${path} is one file of a stored result: give its directory, builder-client inspect ${dirname(path)}`);
     if (e instanceof BuilderError) throw new BuilderError(e.code, `${path} is not a builder result: ${e.message}`);
     throw e;
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  return fs.access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 function text(t: Text): string {
   return typeof t === 'string' ? t : t.toString('utf8');
+}
+
+/** The platform, or the original decoder's default for a blob without one. */
+function platformOf(run: ExecRun): string {
+  return run.job.platform === null ? NO_PLATFORM : text(run.job.platform);
 }
 
 function outcome(run: ExecRun): string {
@@ -70,7 +85,7 @@ function outcome(run: ExecRun): string {
 }
 
 function jsonView(run: ExecRun, want: Set<string>): Record<string, unknown> {
-  const job = { name: text(run.job.name), platform: run.job.platform === null ? null : text(run.job.platform) };
+  const job = { name: text(run.job.name), platform: platformOf(run) };
   const out: Record<string, unknown> = {
     ...job,
     run_id: run.uuid,
@@ -78,7 +93,7 @@ function jsonView(run: ExecRun, want: Set<string>): Record<string, unknown> {
     finished: dateOfExecTime(run.finished).toISOString(),
     outcome: run.result.kind === 'failed' ? { kind: 'failed', message: text(run.result.message) } : run.result,
     console_lines: run.console.length,
-    artifacts: run.artifacts.map((a) => ({ path: text(a.path), size: a.size })),
+    artifacts: run.artifacts.map((a) => ({ path: text(a.path), size: a.size, ...(a.sha256 ? { sha256: a.sha256 } : {}) })),
   };
   if (want.has('console')) out.console = run.console.map((l) => ({ t: l.delta, line: text(l.line) }));
   if (want.has('script')) out.script = text(run.job.script);
@@ -89,7 +104,7 @@ function jsonView(run: ExecRun, want: Set<string>): Record<string, unknown> {
 function printView(run: ExecRun, want: Set<string>): void {
   const out: string[] = [];
   if (want.has('job')) {
-    out.push(`name      ${text(run.job.name)}`, `platform  ${run.job.platform === null ? '(none)' : text(run.job.platform)}`);
+    out.push(`name      ${text(run.job.name)}`, `platform  ${platformOf(run)}`);
     if (run.job.files.length) out.push(`files     ${run.job.files.map((f) => text(f.path)).join(', ')}`);
     out.push('script:', text(run.job.script).replace(/\n$/, ''));
   }
@@ -100,14 +115,14 @@ function printView(run: ExecRun, want: Set<string>): void {
     const finished = dateOfExecTime(run.finished);
     out.push(
       `job       ${text(run.job.name)}`,
-      `platform  ${run.job.platform === null ? '(none)' : text(run.job.platform)}`,
+      `platform  ${platformOf(run)}`,
       `run       ${run.uuid}`,
       `started   ${started.toISOString()}`,
       `finished  ${finished.toISOString()} (${((finished.getTime() - started.getTime()) / 1000).toFixed(1)} s)`,
       `outcome   ${outcome(run)}`,
       `console   ${run.console.length} line${run.console.length === 1 ? '' : 's'}`,
       paint.bold(`artifacts (${run.artifacts.length})`),
-      ...run.artifacts.map((a) => `  ${String(a.size).padStart(12)}  ${text(a.path)}`),
+      ...run.artifacts.map((a) => `  ${String(a.size).padStart(12)}  ${a.sha256 ?? '(no sha256 recorded)'.padEnd(64)}  ${text(a.path)}`),
     );
   }
   if (out.length) process.stdout.write(out.join('\n') + '\n');

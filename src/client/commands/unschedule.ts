@@ -1,6 +1,6 @@
 import { usageError } from '../../shared/cli.js';
 import type { Command } from '../command.js';
-import { printSuccess } from '../output.js';
+import { printReply } from '../output.js';
 import { request } from '../request.js';
 import { nameArg } from './schedule.js';
 
@@ -13,6 +13,6 @@ export const unschedule: Command = {
     if (args._.length > 1) usageError(`unexpected argument "${args._[1]}"`);
     const name = nameArg('job', args._[0]);
     const r = await request(remote, { type: 'unschedule', name });
-    printSuccess(json, r.type === 'success' ? r.message : `unscheduled ${name}`);
+    printReply(json, r, `unscheduled ${name}`);
   },
 };

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { BuilderError, reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { readableByOthers, readTokenFile } from '../../shared/secrets.js';
@@ -16,7 +17,7 @@ export interface SecurityConfig {
   socketPath?: string;
   /** The operator accepted an unauthenticated non-loopback listener. */
   insecure: boolean;
-  /** Clients over TCP are refused: non-loopback with --socket but no client token, so only the socket serves clients. */
+  /** Clients over TCP are refused, token or not: --local-clients-only, or non-loopback with --socket but no client token, so only the socket serves clients. */
   tcpClientsRefused: boolean;
 }
 
@@ -28,6 +29,8 @@ export interface SecurityFlags {
   tlsKey?: string;
   tlsClientCa?: string;
   socket?: string;
+  /** --local-clients-only: clients only over the socket, on any address. */
+  localClientsOnly?: boolean;
   insecure: boolean;
 }
 
@@ -47,10 +50,17 @@ async function readPem(path: string, flag: string): Promise<Buffer> {
   }
 }
 
+/** USER:GROUP of this process, for advice on file ownership (the package's server runs as builder:builder). */
+function serverUser(): string {
+  const u = os.userInfo();
+  return u.username === 'root' ? 'root:root' : `${u.username}:${u.username}`;
+}
+
 async function token(path: string | undefined, flag: string): Promise<string | undefined> {
   if (path === undefined) return undefined;
   const t = await readTokenFile(path, flag);
-  if (await readableByOthers(path)) log('warn', `${path} (${flag}) can be read by other users: chmod 600 it`);
+  // why the owner in the advice: a root-owned 0600 file is unreadable to a server run as builder.
+  if (await readableByOthers(path)) log('warn', `${path} (${flag}) can be read by other users: make it owned by the user the server runs as, mode 0600 (chown ${serverUser()} ${path}; chmod 600 ${path})`);
   return t;
 }
 
@@ -75,6 +85,12 @@ export async function loadSecurity(ip: string, f: SecurityFlags): Promise<Securi
     if (f.tlsClientCa !== undefined) sec.tls.clientCa = await readPem(f.tlsClientCa, '--tls-client-ca');
   }
   if (f.socket !== undefined) sec.socketPath = f.socket;
+  if (f.localClientsOnly) {
+    if (f.socket === undefined) throw new BuilderError('usage', '--local-clients-only needs --socket PATH (where local clients connect)');
+    if (clientToken !== undefined) throw new BuilderError('usage', '--local-clients-only and --client-token-file exclude each other: TCP clients are refused either way, or accepted with the token');
+    // why: a loopback port is reachable by every local user, a job run on this host included.
+    sec.tcpClientsRefused = true;
+  }
   if (isLoopback(ip) || f.insecure) return sec;
   const workersOk = workerToken !== undefined || sec.tls?.clientCa !== undefined;
   const clientsOk = clientToken !== undefined || sec.socketPath !== undefined;

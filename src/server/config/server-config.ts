@@ -10,6 +10,8 @@ export interface ServerConfig extends CoreConfig {
   maxLine: number;
   /** --upload, --keep-local, --save-format der and their tuning (none when absent). */
   upload?: UploadConfig;
+  /** Port for the original builder's protocol (--compat-port, same --ip), or absent when it is off. */
+  compatPort?: number | null;
   /** Where the read-only status page listens (--http), or absent when it is off. */
   http?: HttpAddress | null;
   /** Extra Host names the status page answers (--http-host), beside its own address and localhost. */

@@ -36,10 +36,18 @@ export async function artifactSink(state: ServerState, run: Run | null, a: Artif
     }
     return discardSink();
   }
-  let target: { path: string; stream: Writable };
+  let target: Awaited<ReturnType<ServerState['spool']['openArtifact']>>;
   try {
     target = await state.spool.openArtifact(run.record.run_id, a.path, a.mode);
   } catch (e) {
+    if ((e as { code?: string }).code !== 'bad_artifact_path') {
+      // Not the worker's fault (disk full, permissions): the run cannot be stored whole.
+      const why = `cannot store artifact ${a.path}: ${reason(e)}`;
+      run.usage.storage ??= why;
+      log('error', why, run.record.run_id);
+      say(why);
+      return discardSink();
+    }
     log('warn', `artifact refused: ${reason(e)}`, run.record.run_id);
     say(`artifact refused: ${reason(e)}`);
     return discardSink();
@@ -56,18 +64,28 @@ export async function artifactSink(state: ServerState, run: Run | null, a: Artif
         } catch (e) {
           writeError ??= e as Error;
         }
-      } else {
+      } else if ((readError as { code?: string }).code !== 'sink_failed') {
+        // The connection failed mid-artifact: the run is lost anyway; only the partial file goes.
         target.stream.destroy();
-        writeError ??= readError as Error;
-      }
-      if (writeError) {
-        log('error', `cannot store artifact ${a.path}: ${reason(writeError)}`, run.record.run_id);
-        say(`cannot store artifact ${a.path}: ${reason(writeError)}`);
-        // A partial file must not be stored or served as if it were the artifact.
         await state.spool.dropArtifact(run.record.run_id, target.path).catch(() => undefined);
         return;
+      } else {
+        target.stream.destroy();
+        // Connection.readRaw's sink_failed carries the write error as its cause.
+        writeError ??= ((readError as { cause?: unknown }).cause ?? readError) as Error;
       }
-      run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777 });
+      if (writeError) {
+        // Storage failure is never success: the stored outcome says which file and why.
+        const why = `cannot store artifact ${a.path}: ${reason(writeError)}`;
+        run.usage.storage ??= why;
+        log('error', why, run.record.run_id);
+        // A partial file must not be stored or served as if it were the artifact; removed
+        // first, so that on a full disk the console line below finds room.
+        await state.spool.dropArtifact(run.record.run_id, target.path).catch(() => undefined);
+        say(why);
+        return;
+      }
+      run.artifacts.push({ path: target.path, size: a.size, mode: a.mode & 0o777, sha256: target.stream.sha256() });
     },
   };
 }

@@ -7,6 +7,7 @@ import { awaitWorker } from './reattach.js';
 import { abandonClaim, loseRun, registerClaim, startRun } from './runs.js';
 import type { Run } from './run-phase.js';
 import type { ServerState, WorkerPeer } from './state.js';
+import { pickPair } from './verify-pairing.js';
 
 /** Registers a connected worker (its session checked its hello); false when its platform is dropped and it was refused. */
 export function connectWorker(state: ServerState, w: WorkerPeer): boolean {
@@ -58,9 +59,11 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
   return state.exclusive(async () => {
     if (state.paused.has(platform) || state.dropped.has(platform) || state.stopping) return;
     for (;;) {
-      const worker = [...state.workers.values()].find((w) => w.waiting && w.facts.platform === platform && !w.link.isClosed);
-      if (!worker || state.queues.list(platform).length === 0) return;
-      const head = takeHead(state, platform)!;
+      // Usually the head and the first waiting worker; a verify build waits for a worker other than its group's (verify-pairing.ts).
+      const pair = pickPair(state, platform);
+      if (!pair) return;
+      const { worker } = pair;
+      const head = takeHead(state, platform, pair.head)!;
       worker.waiting = false;
       void claimFor(state, platform, head, worker).catch((e) => {
         log('error', `cannot start ${head.name} on ${platform}: ${reason(e)}`);
@@ -84,7 +87,9 @@ async function claimFor(state: ServerState, platform: string, head: Queued, work
         queued: item.queued,
         started: new Date().toISOString(),
         worker: { id: worker.id, peer: worker.peer, facts: worker.facts },
-        attempt: randomBytes(16).toString('hex'),
+        // Only a worker that can resume gets a credential; its runs are held for it across a restart.
+        ...(worker.link.sendResume ? { attempt: randomBytes(16).toString('hex') } : {}),
+        ...(item.group ? { group: item.group } : {}),
       };
       run = registerClaim(state, r, worker);
       return r;

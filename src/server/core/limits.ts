@@ -14,6 +14,8 @@ export interface Limits {
   maxConnectionsPerAddress: number;
   /** Time a new connection has to finish TLS and send its hello. */
   helloTimeoutMs: number;
+  /** Time a client may stay silent inside a batch, or an observer may leave its console unread, before it is closed. */
+  clientIdleMs: number;
 }
 
 /** The defaults: generous for real builds, small enough that one run cannot fill a disk or memory unnoticed. */
@@ -23,6 +25,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxConsoleBytes: 64 * 1024 ** 2,
   maxConnectionsPerAddress: 64,
   helloTimeoutMs: 10_000,
+  clientIdleMs: 30_000,
 };
 
 /** A byte count as the operator would write it: `8 GiB`, `64 MiB`, else exact: `2000 bytes`. */
@@ -43,11 +46,13 @@ export interface RunUsage {
   artifactBytes: number;
   consoleBytes: number;
   exceeded: string | null;
+  /** Why something the result depends on could not be stored (`cannot store artifact PATH: REASON`), first one wins. */
+  storage: string | null;
 }
 
 /** A fresh usage record for a starting run. */
 export function newUsage(): RunUsage {
-  return { artifacts: 0, artifactBytes: 0, consoleBytes: 0, exceeded: null };
+  return { artifacts: 0, artifactBytes: 0, consoleBytes: 0, exceeded: null, storage: null };
 }
 
 /**
@@ -78,8 +83,9 @@ export function admitConsoleLine(limits: Limits, u: RunUsage, line: string): 'ke
   return 'last';
 }
 
-/** The outcome stored for a run: the worker's, unless the run went over a limit. */
+/** The outcome stored for a run: the worker's, unless something could not be stored or the run went over a limit. */
 export function limitedOutcome(u: RunUsage, reported: Outcome): Outcome {
+  if (u.storage) return { kind: 'failed', message: u.storage };
   if (!u.exceeded) return reported;
   return { kind: 'failed', message: `${describeOutcome(reported)}, but ${u.exceeded}; the rest was discarded` };
 }

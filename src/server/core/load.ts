@@ -47,7 +47,7 @@ async function recoverRun(state: ServerState, runId: string): Promise<void> {
     await spool.dropRunJob(runId);
     log('warn', `${job.job.name} was running when the server stopped; platform ${job.job.platform} is dropped: not requeued`, runId);
   } else if (job) {
-    await enqueueJob(state, job.job, { front: true, retries: job.retries });
+    await enqueueJob(state, job.job, { front: true, retries: job.retries, ...(job.group ? { group: job.group } : {}) });
     await spool.dropRunJob(runId);
     log('warn', `${job.job.name} was running when the server stopped: requeued on ${job.job.platform}`, runId);
   }

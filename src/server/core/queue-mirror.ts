@@ -9,6 +9,8 @@ export interface Queued {
   name: string;
   queued?: string;
   retries?: number;
+  /** Set for one build of a verify group (its queue file name says which). */
+  group?: { id: string; index: number };
 }
 
 function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
@@ -25,18 +27,20 @@ function indexOf(list: Queued[], file: string): { found: boolean; at: number } {
 /** Per-platform FIFO queues in file-name order. */
 export class Queues {
   private byPlatform = new Map<string, Queued[]>();
-  /** `platform/name` of jobs taken off a queue whose claim is in progress. */
-  private readonly claiming = new Set<string>();
+  /** `platform/name` of jobs taken off a queue whose claim is in progress, with how many (the builds of a verify group share a name). */
+  private readonly claiming = new Map<string, number>();
 
   /** Whether a job of this name is being claimed on the platform (neither queued nor running yet). */
   isClaiming(platform: string, name: string): boolean {
     return this.claiming.has(`${platform}/${name}`);
   }
 
-  /** Marks (or unmarks) a job as being claimed. */
+  /** Marks (or unmarks) one claim of a job in progress. */
   setClaiming(platform: string, name: string, on: boolean): void {
-    if (on) this.claiming.add(`${platform}/${name}`);
-    else this.claiming.delete(`${platform}/${name}`);
+    const key = `${platform}/${name}`;
+    const n = (this.claiming.get(key) ?? 0) + (on ? 1 : -1);
+    if (n > 0) this.claiming.set(key, n);
+    else this.claiming.delete(key);
   }
 
   /** Platforms that have (or had) a queue. */
@@ -59,6 +63,11 @@ export class Queues {
   /** Whether a job of this name waits on the platform's queue. */
   has(platform: string, name: string): boolean {
     return this.list(platform).some((q) => q.name === name);
+  }
+
+  /** Whether build `index` of verify group `id` waits on the platform's queue. */
+  hasMember(platform: string, id: string, index: number): boolean {
+    return this.list(platform).some((q) => q.group?.id === id && q.group.index === index);
   }
 
   /** Whether this file is in the platform's queue. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { Job } from '../../protocol/types.js';
-import type { QueueItem, RunRecord } from '../../spool/records.js';
+import type { GroupTag, QueueItem, RunRecord } from '../../spool/records.js';
 import type { Queued } from './queue-mirror.js';
 import type { ServerState } from './state.js';
 
@@ -9,19 +9,22 @@ import type { ServerState } from './state.js';
 // remove, claim, list, read) and the only code that knows what a queue file
 // name means. A name of ours is `<order>-<job name>.json`, the order being 16
 // digits: microseconds since the epoch at the back, one less than the head in
-// front. Names of hand-dropped files mean nothing: their record says.
+// front; build i of a verify group is `<order>-<job name>@<group id>.<i>.json`
+// (`@` is no name character), so the builds sharing a job name stay apart.
+// Names of hand-dropped files mean nothing: their record says.
 
-const OURS = /^(\d{16})-(.+)\.json$/;
+const OURS = /^(\d{16})-([^@]+?)(?:@([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(\d+))?\.json$/;
 
-/** The order key and job name of a queue file name of ours, or null (a hand-dropped file). */
-export function parseQueueFile(file: string): { key: number; name: string } | null {
+/** The order key, job name and verify group member of a queue file name of ours, or null (a hand-dropped file). */
+export function parseQueueFile(file: string): { key: number; name: string; group?: { id: string; index: number } } | null {
   const m = OURS.exec(file);
-  return m ? { key: Number(m[1]), name: m[2]! } : null;
+  if (!m) return null;
+  return { key: Number(m[1]), name: m[2]!, ...(m[3] ? { group: { id: m[3], index: Number(m[4]) } } : {}) };
 }
 
-/** The queue file name of a job with order key `key`. */
-export function queueFileName(key: number, name: string): string {
-  return `${String(key).padStart(16, '0')}-${name}.json`;
+/** The queue file name of a job with order key `key` (of one build of a verify group with `group`). */
+export function queueFileName(key: number, name: string, group?: { id: string; index: number }): string {
+  return `${String(key).padStart(16, '0')}-${name}${group ? `@${group.id}.${group.index}` : ''}.json`;
 }
 
 let lastKey = 0;
@@ -38,15 +41,19 @@ function nextKey(front: boolean, head: string | undefined): number {
 /**
  * Puts a job on its platform's queue unless it already waits there or is
  * being claimed (a job is never queued twice). `front` is for run-now and
- * for requeued runs. Returns false when it was already queued.
+ * for requeued runs. One build of a verify group (`group`) is never queued
+ * twice either, beside the group's other builds. Returns false when it was
+ * already queued.
  */
-export function enqueueJob(state: ServerState, job: Job, opts: { front: boolean; retries?: number }): Promise<boolean> {
+export function enqueueJob(state: ServerState, job: Job, opts: { front: boolean; retries?: number; group?: GroupTag }): Promise<boolean> {
   return state.exclusive(async () => {
-    if (state.queues.has(job.platform, job.name) || state.queues.isClaiming(job.platform, job.name)) return false;
-    const item: QueueItem = { version: 1, job, queued: new Date().toISOString(), retries: opts.retries ?? 0 };
-    const file = queueFileName(nextKey(opts.front, state.queues.list(job.platform)[0]?.file), job.name);
+    const g = opts.group;
+    const queued = g ? state.queues.hasMember(job.platform, g.id, g.index) : state.queues.has(job.platform, job.name) || state.queues.isClaiming(job.platform, job.name);
+    if (queued) return false;
+    const item: QueueItem = { version: 1, job, queued: new Date().toISOString(), retries: opts.retries ?? 0, ...(g ? { group: g } : {}) };
+    const file = queueFileName(nextKey(opts.front, state.queues.list(job.platform)[0]?.file), job.name, g);
     await state.spool.putQueued(file, item);
-    state.queues.add(job.platform, { file, name: job.name, queued: item.queued, retries: item.retries });
+    state.queues.add(job.platform, { file, name: job.name, queued: item.queued, retries: item.retries, ...(g ? { group: { id: g.id, index: g.index } } : {}) });
     return true;
   });
 }
@@ -62,9 +69,21 @@ export function unqueueJob(state: ServerState, platform: string, name: string): 
   });
 }
 
-/** Takes the head of a platform's queue for a claim (call under `exclusive`); `settleClaim` ends it. */
-export function takeHead(state: ServerState, platform: string): Queued | null {
-  const head = state.queues.list(platform)[0];
+/** Removes the queued builds of verify groups of job `name` from a platform's queue; returns them. */
+export function unqueueBuilds(state: ServerState, platform: string, name: string): Promise<Queued[]> {
+  return state.exclusive(async () => {
+    const builds = state.queues.list(platform).filter((q) => q.name === name && q.group);
+    for (const q of builds) {
+      state.queues.remove(platform, q.file);
+      await state.spool.removeQueued(platform, q.file);
+    }
+    return builds;
+  });
+}
+
+/** Takes the head of a platform's queue (or the given entry of it) for a claim (call under `exclusive`); `claimHead` ends it. */
+export function takeHead(state: ServerState, platform: string, entry?: Queued): Queued | null {
+  const head = entry ?? state.queues.list(platform)[0];
   if (!head) return null;
   state.queues.remove(platform, head.file);
   state.queues.setClaiming(platform, head.name, true);
@@ -84,7 +103,7 @@ export async function claimHead(state: ServerState, platform: string, head: Queu
   } catch (e) {
     // Only a file that is really back in the queue goes back into the mirror: no phantom.
     const back = await state.spool.readQueued(platform, head.file).catch(() => null);
-    if (back) state.queues.add(platform, { file: head.file, name: back.job.name, queued: back.queued, retries: back.retries });
+    if (back) state.queues.add(platform, { ...head, name: back.job.name, queued: back.queued, retries: back.retries });
     throw e;
   } finally {
     state.queues.setClaiming(platform, head.name, false);
@@ -94,9 +113,9 @@ export async function claimHead(state: ServerState, platform: string, head: Queu
 /** Resolves the job name of a queue file (from its name when ours, else from its record); null when gone or unreadable. */
 async function queuedOf(state: ServerState, platform: string, file: string): Promise<Queued | null> {
   const ours = parseQueueFile(file);
-  if (ours) return { file, name: ours.name };
+  if (ours) return { file, name: ours.name, ...(ours.group ? { group: ours.group } : {}) };
   const item = await state.spool.readQueued(platform, file);
-  return item ? { file, name: item.job.name, queued: item.queued, retries: item.retries } : null;
+  return item ? { file, name: item.job.name, queued: item.queued, retries: item.retries, ...(item.group ? { group: { id: item.group.id, index: item.group.index } } : {}) } : null;
 }
 
 /** Platforms that have a queue directory. */

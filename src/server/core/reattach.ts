@@ -31,10 +31,11 @@ function graceTimer(state: ServerState, run: Run, why: string): NodeJS.Timeout {
 /**
  * Holds a running run whose worker's connection dropped, instead of losing
  * it; false when it cannot be held (grace 0, server stopping, a run the
- * server was stopping, an attempt without credential): the caller loses it.
+ * server was stopping, an attempt without credential, a worker that cannot
+ * resume): the caller loses it.
  */
 export function awaitWorker(state: ServerState, run: Run, why: string): boolean {
-  if (reattachGraceMs(state) <= 0 || state.stopping || run.phase.kind !== 'running' || !run.record.attempt) return false;
+  if (reattachGraceMs(state) <= 0 || state.stopping || run.phase.kind !== 'running' || !run.record.attempt || !run.worker.link.sendResume) return false;
   if (run.worker.runId === run.record.run_id) run.worker.runId = null;
   toAwaitingWorker(run, why, graceTimer(state, run, why));
   log('warn', `${run.record.job.name}: ${why}; waiting ${reattachGraceMs(state) / 1000} s for it to resume the run`, run.record.run_id);

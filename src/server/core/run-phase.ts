@@ -45,14 +45,9 @@ export interface Run {
   phase: RunPhase;
 }
 
-/** Phases in which the worker may still report on the run. */
+/** Phases in which the run's worker is (or is about to be) executing it: it may still report, and a due run of the job waits. */
 export function isActive(run: Run): boolean {
   return run.phase.kind === 'claiming' || run.phase.kind === 'running' || run.phase.kind === 'stopping' || run.phase.kind === 'awaiting_worker';
-}
-
-/** Whether the run's worker is (or is about to be) executing it: a due run of the same job is not queued meanwhile. */
-export function occupiesJob(run: Run): boolean {
-  return isActive(run);
 }
 
 function move(run: Run, from: RunPhase['kind'][], to: RunPhase): void {

@@ -2,6 +2,7 @@ import type { ArtifactInfo, Outcome } from '../../protocol/types.js';
 import { describeOutcome } from '../../protocol/types.js';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
+import { logLimited } from '../../shared/rate-limited-log.js';
 import type { ResultRecord, RunRecord } from '../../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
@@ -109,7 +110,8 @@ export function stopRun(state: ServerState, run: Run, why: string, requeue: bool
 export function ownRun(state: ServerState, w: WorkerPeer, runId: string): Run | null {
   const run = state.runs.get(runId);
   if (!run || (run.phase.kind !== 'running' && run.phase.kind !== 'stopping') || run.worker !== w) {
-    log('warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
+    // Rate-limited: a worker may send any number of these (200,000 output lines of a stale run).
+    logLimited(`stale/${w.id}`, 'warn', `worker ${w.id} reported on run ${runId}, which is not its current run (stale attempt): rejected`);
     return null;
   }
   return run;
@@ -120,7 +122,7 @@ export function recordOutput(state: ServerState, run: Run, t: number, line: stri
   if (seq !== undefined) {
     if (seq < run.seq) return;
     run.seq = seq + 1;
-  } else run.seq++;
+  }
   const admit = admitConsoleLine(state.config.limits, run.usage, line);
   if (admit === 'keep') run.console?.append({ t, line });
   else if (admit === 'last') {
@@ -190,6 +192,9 @@ export async function endRun(state: ServerState, run: Run, outcome: Outcome, req
   } catch (e) {
     log('error', `console of ${record.job.name} could not be written: ${reason(e)}`, id);
   }
+  // Storage failure is never success: a console or artifact that could not be stored fails the run.
+  const storage = run.usage.storage ?? run.console?.failure ?? null;
+  if (storage && !requeue) outcome = { kind: 'failed', message: storage };
   const ended = (o: Outcome | null) => {
     state.runs.delete(id);
     toStored(run, o);
@@ -197,7 +202,7 @@ export async function endRun(state: ServerState, run: Run, outcome: Outcome, req
   };
   if (requeue) {
     try {
-      await enqueueJob(state, record.job, { front: true, retries: record.retries + 1 });
+      await enqueueJob(state, record.job, { front: true, retries: record.retries + 1, ...(record.group ? { group: record.group } : {}) });
       await state.spool.dropRunJob(id);
       log('warn', `${record.job.name} requeued on ${record.job.platform} (attempt ${record.retries + 2})`, id);
     } catch (e) {
@@ -215,8 +220,9 @@ export async function endRun(state: ServerState, run: Run, outcome: Outcome, req
     }
   }
   const result = resultOf(record, outcome, artifacts, run.console?.lines ?? 0);
-  // An attempt that is retried is not a finished run: only final results are uploaded.
+  // An attempt that is retried is not a finished run: only final results are uploaded, and only they are builds of a verify group.
   const final = !requeue;
+  if (final && record.group) result.group = record.group;
   await state.events.emitAndWait('run_storing', { result, final });
   try {
     const where = await state.spool.finishRun(result);

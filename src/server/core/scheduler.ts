@@ -6,6 +6,7 @@ import { dispatch } from './dispatch.js';
 import { enqueueJob } from './queue.js';
 import { jobsOf } from './jobs.js';
 import type { ServerState } from './state.js';
+import { enqueueGroup } from './verify.js';
 
 /**
  * Queues every due job once and moves its next due time on. A job already
@@ -22,6 +23,7 @@ export async function tick(state: ServerState, now = new Date(), only?: string[]
       for (const job of await jobsOf(state, e)) {
         if (state.queues.has(job.platform, job.name)) log('info', `${e.name} is due but still queued on ${job.platform}: not queued twice`);
         else if (!e.allow_overlap && state.isRunning(job)) log('info', `${e.name} is due but its previous run on ${job.platform} is still running: skipped`);
+        else if (e.verify) await enqueueGroup(state, job, e.verify, { front: false });
         else await enqueueJob(state, job, { front: false });
         void dispatch(state, job.platform);
       }

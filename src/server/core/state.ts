@@ -3,7 +3,7 @@ import type { ScheduleEntry } from '../../spool/records.js';
 import type { Spool } from '../../spool/spool.js';
 import { Emitter, type CoreEvents } from './events.js';
 import type { Limits } from './limits.js';
-import { occupiesJob, type Run } from './run-phase.js';
+import { isActive, type Run } from './run-phase.js';
 import { Queues } from './queue-mirror.js';
 import type { WorkerPeer } from './worker-peer.js';
 
@@ -63,7 +63,7 @@ export class ServerState<C extends CoreConfig = CoreConfig> {
   /** Whether a run of this job is being claimed or executed on this platform (one being stored no longer counts). */
   isRunning(job: Pick<Job, 'name' | 'platform'>): boolean {
     if (this.queues.isClaiming(job.platform, job.name)) return true;
-    for (const r of this.runs.values()) if (occupiesJob(r) && r.record.job.name === job.name && r.record.job.platform === job.platform) return true;
+    for (const r of this.runs.values()) if (isActive(r) && r.record.job.name === job.name && r.record.job.platform === job.platform) return true;
     return false;
   }
 }

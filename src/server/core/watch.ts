@@ -4,6 +4,7 @@ import { log } from '../../shared/log.js';
 import { recordText } from '../../spool/atomic.js';
 import { dispatch } from './dispatch.js';
 import { queuePlatforms, recheckQueued, rescanQueue } from './queue.js';
+import { isReserved } from './schedule-reservations.js';
 import { tick } from './scheduler.js';
 import type { ServerState } from './state.js';
 
@@ -34,7 +35,8 @@ export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.r
         all: false,
         timer: setTimeout(() => {
           pending.delete(key);
-          const names = entry.all || entry.names.size > MAX_NAMED ? null : [...entry.names];
+          // schedule/ is re-read by name however many changed: a listing reads every entry (100,000 after a big batch).
+          const names = entry.all || (entry.names.size > MAX_NAMED && key !== 'schedule') ? null : [...entry.names];
           loaded.then(() => fn(names)).catch((e) => log('error', `spool watch: ${key}: ${reason(e)}`));
         }, DEBOUNCE_MS),
       };
@@ -43,8 +45,23 @@ export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.r
     if (name === null) p.all = true;
     else p.names.add(name);
   };
+  // A hand edit that did not parse while fresh (spool.ts readRecord) is read again once it has been quiet.
+  const handlers = new Map<string, (names: string[] | null) => Promise<void>>();
+  const rereads = new Set<NodeJS.Timeout>();
+  state.spool.onSettling = (rel, afterMs) => {
+    const at = rel.lastIndexOf('/');
+    const key = rel.slice(0, at);
+    const fn = handlers.get(key);
+    if (!fn) return;
+    const t = setTimeout(() => {
+      rereads.delete(t);
+      later(key, rel.slice(at + 1), fn);
+    }, afterMs + 20);
+    rereads.add(t);
+  };
   const watchDir = (key: string, dir: string, onChange: (names: string[] | null) => Promise<void>) => {
     if (watchers.has(key)) return;
+    handlers.set(key, onChange);
     try {
       const w = watch(dir, (_event, name) => later(key, name ? String(name) : null, onChange));
       w.on('error', () => {
@@ -82,8 +99,10 @@ export function watchSpool(state: ServerState, loaded: Promise<void> = Promise.r
     if (changed) await tick(state);
   });
   return () => {
+    state.spool.onSettling = null;
     for (const w of watchers.values()) w.close();
     for (const p of pending.values()) clearTimeout(p.timer);
+    for (const t of rereads) clearTimeout(t);
   };
 }
 
@@ -93,9 +112,9 @@ async function rescanSchedule(state: ServerState): Promise<boolean> {
   const seen = new Set<string>();
   for (const e of entries) {
     seen.add(e.name);
-    state.schedule.set(e.name, e);
+    if (!isReserved(state, e.name)) state.schedule.set(e.name, e);
   }
-  for (const name of [...state.schedule.keys()]) if (!seen.has(name)) state.schedule.delete(name);
+  for (const name of [...state.schedule.keys()]) if (!seen.has(name) && !state.spool.settling(`schedule/${name}.json`)) state.schedule.delete(name);
   return true;
 }
 
@@ -105,10 +124,13 @@ async function recheckSchedule(state: ServerState, files: string[]): Promise<boo
   for (const f of files) {
     if (!f.endsWith('.json') || f.startsWith('.')) continue;
     const name = f.slice(0, -5);
+    // A batch being committed puts its own entries in memory once they are all in place.
+    if (isReserved(state, name)) continue;
     const e = await state.spool.readSchedule(name);
     const had = state.schedule.get(name);
     if (!e) {
-      if (had) {
+      // Half-written by hand: keep what we had until it settles.
+      if (had && !state.spool.settling(`schedule/${f}`)) {
         state.schedule.delete(name);
         changed = true;
       }

@@ -19,6 +19,8 @@ import { renderOverview } from './page.js';
 import { storedResults } from './recent.js';
 import { findRun, sendArtifact, sendConsoleText } from './run-files.js';
 import { renderRunPage } from './run-page.js';
+import { renderGroupPage } from './group-page.js';
+import { readGroupRecord } from '../core/verify.js';
 import { streamConsoleEvents } from './sse.js';
 
 /** A started status server: where it listens and how to stop it. */
@@ -101,6 +103,11 @@ async function route(state: ServerState, listening: () => boolean, token: string
     return problem ? send(res, 503, 'text/plain; charset=utf-8', `${problem}\n`) : send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
   }
   if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', renderMetrics(state, await uploadInfo(state)));
+  const group = /^\/groups\/([0-9a-f-]{36})$/.exec(path);
+  if (group) {
+    const g = await readGroupRecord(state, group[1]!);
+    return g ? sendHtml(res, 200, nonce, renderGroupPage(g, nonce)) : sendError(res, 404, `no verify group with id ${group[1]}`, nonce);
+  }
   const m = RUN_URL.exec(path);
   if (!m) return sendError(res, 404, `nothing at ${path}`, nonce);
   const runId = m[1]!;

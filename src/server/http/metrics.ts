@@ -2,6 +2,7 @@ import type { Outcome } from '../../protocol/types.js';
 import { VERSION } from '../../shared/version.js';
 import type { ResultRecord } from '../../spool/records.js';
 import type { ServerState } from '../core/state.js';
+import { decidedSince, jobsDiffering } from '../core/verify.js';
 
 // The server's Prometheus metrics. Gauges are read from ServerState when
 // /metrics is scraped; counters and histograms count since the server
@@ -31,6 +32,8 @@ const OUTCOME_KINDS: readonly Outcome['kind'][] = ['exited', 'signalled', 'stopp
 
 /** The counters of one server. */
 export class Metrics {
+  /** When the counters started (verify groups decided since then are counted from their records). */
+  readonly since = Date.now() - process.uptime() * 1000;
   readonly finished = new Map<Outcome['kind'], number>(OUTCOME_KINDS.map((k) => [k, 0]));
   readonly runDuration = new Histogram([1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 14400]);
   readonly spoolWrite = new Histogram([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
@@ -103,6 +106,10 @@ export function renderMetrics(state: ServerState, upload?: { outbox: number; dea
   histogram(out, 'builder_run_duration_seconds', m.runDuration);
   family(out, 'builder_spool_write_seconds', 'histogram', 'Duration of atomic spool record writes (write, fsync, rename, fsync dir).');
   histogram(out, 'builder_spool_write_seconds', m.spoolWrite);
+  family(out, 'builder_verify_groups_total', 'counter', 'Verify groups decided since the server started, by outcome (reproducible, differs, incomplete).');
+  for (const [kind, n] of decidedSince(state, m.since)) out.push(`builder_verify_groups_total{outcome="${kind}"} ${n}`);
+  family(out, 'builder_verify_jobs_differing', 'gauge', 'Jobs whose latest decided verify group differs (not reproducible).');
+  out.push(`builder_verify_jobs_differing ${jobsDiffering(state)}`);
   family(out, 'builder_upload_outbox_runs', 'gauge', 'Finished runs waiting to be uploaded to builder-web (0 without --upload).');
   out.push(`builder_upload_outbox_runs ${upload?.outbox ?? 0}`);
   family(out, 'builder_upload_dead_letter_runs', 'gauge', 'Runs the upload receiver kept refusing, kept in dead-letter/.');

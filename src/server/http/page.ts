@@ -6,6 +6,7 @@ import { badge, duration, esc, jobLink, layout, outcomeBadge, pageOf, pager, pat
 import { metricsOf } from './metrics.js';
 import { problemsPanel, unservedQueues, uploadsPanel } from './panels.js';
 import { lastResultByJob, type ResultSummary } from './recent.js';
+import { reproBadges } from './repro-badge.js';
 
 // The overview page: server-rendered HTML that reads fully without
 // JavaScript; it reloads itself every 30 s (a meta refresh, no script).
@@ -99,6 +100,7 @@ export function renderOverview(state: ServerState, results: ResultSummary[], upl
   const schedule = [...state.schedule.values()].filter((e) => mine(e.platform) || e.platform === '*').sort((a, b) => a.name.localeCompare(b.name));
   const shownResults = platform === null ? results : results.filter((r) => r.platform === platform);
   const last = lastResultByJob(shownResults);
+  const repro = reproBadges(state);
   const finished = [...metricsOf(state).finished.values()].reduce((a, b) => a + b, 0);
 
   const stat = (n: number, label: string) => `<div class="stat"><b>${n}</b><span>${esc(label)}</span></div>`;
@@ -127,7 +129,7 @@ export function renderOverview(state: ServerState, results: ResultSummary[], upl
         e.platform === '*' ? `<span class="muted">every platform with ${esc(e.template?.name ?? 'a')} template</span>` : esc(e.platform),
         whenDue(e),
         e.next ? timeCell(e.next, now) : '<span class="muted">on demand</span>',
-        l ? `${outcomeBadge(l.outcome)} ${runLink(l.runId, 'console')}` : '<span class="muted">never ran</span>',
+        (l ? `${outcomeBadge(l.outcome)} ${runLink(l.runId, 'console')}` : '<span class="muted">never ran</span>') + (repro(e.name) ? ` ${repro(e.name)}` : ''),
       ];
     }),
     platform === null ? 'Nothing is scheduled.' : `Nothing is scheduled for ${platform}.`,

@@ -35,7 +35,7 @@ export function sameSecret(presented: string | undefined, expected: string): boo
 export function checkHello(sec: SecurityConfig, hello: Hello, via: Via, socket: Connection['socket']): string | null {
   if (hello.role === 'client') {
     if (via === 'unix') return null;
-    if (sec.tcpClientsRefused) return 'client over TCP, but clients may only use the local socket (no --client-token-file)';
+    if (sec.tcpClientsRefused) return 'client over TCP, but clients may only use the local socket (--local-clients-only, or no --client-token-file)';
     if (sec.clientToken === undefined) return null;
     if (sameSecret(hello.token, sec.clientToken)) return null;
     if (hello.token === undefined) return 'client without a credential';

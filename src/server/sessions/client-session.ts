@@ -4,6 +4,7 @@ import { BuilderError, reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../../shared/version.js';
 import { handleCancel } from './handlers/cancel.js';
+import { handleCompare } from './handlers/compare.js';
 import { handleDropPlatform } from './handlers/drop-platform.js';
 import { handleExecute } from './handlers/execute.js';
 import { handleFetch } from './handlers/fetch.js';
@@ -86,6 +87,9 @@ export async function runClientSession(state: ServerState, conn: Connection): Pr
         break;
       case 'fetch':
         await handleFetch(state, conn, m);
+        break;
+      case 'compare':
+        await handleCompare(state, conn, m);
         break;
       default: {
         const never: never = m;

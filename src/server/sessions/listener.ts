@@ -14,13 +14,21 @@ import { runWorkerSession } from './worker-session.js';
  * Accepts connections and routes each by its hello: a bad first line, a
  * protocol version mismatch, a refused credential or silence gets one
  * failure line and a close; nothing a peer sends can crash the server.
+ * Connections accepted before `ready` resolves (the server listens before it
+ * recovers the spool) wait for it unread; if it rejects, they are closed.
  */
-export function listen(state: ServerState<ServerConfig>): Promise<Listening> {
+export function listen(state: ServerState<ServerConfig>, ready: Promise<void> = Promise.resolve()): Promise<Listening> {
   const { ip, port, security, limits } = state.config;
   return openListeners({ ip, port, security, limits }, (socket: net.Socket, via: Via) => {
     const peer = via === 'unix' ? 'local socket' : `${socket.remoteAddress}:${socket.remotePort}`;
-    const conn = new Connection(socket, peer, state.config.maxLine);
-    void greet(state, conn, via).catch((e) => log('error', `${peer}: ${reason(e)}`));
+    socket.on('error', () => undefined);
+    ready.then(
+      () => {
+        const conn = new Connection(socket, peer, state.config.maxLine);
+        void greet(state, conn, via).catch((e) => log('error', `${peer}: ${reason(e)}`));
+      },
+      () => socket.destroy(),
+    );
   });
 }
 

@@ -2,6 +2,18 @@ import type { Connection } from '../../protocol/connection.js';
 import type { ServerState } from '../core/state.js';
 import { followConsoleBlocks } from '../core/follow-console.js';
 import { outputBlock } from '../core/output-lines.js';
+import { log } from '../../shared/log.js';
+
+/** Whether a write drained within `ms`; rejects when it failed (the connection is gone). */
+function sentWithin(sent: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    sent.then(
+      () => (clearTimeout(timer), resolve(true)),
+      (e: unknown) => (clearTimeout(timer), reject(e)),
+    );
+  });
+}
 
 /**
  * Streams a run's console to one observer, from line `from` on, then follows
@@ -16,7 +28,28 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
   await conn.send({ type: 'observing', run_id: runId, name: job?.name ?? name ?? '', platform: job?.platform ?? '' });
   // If the run ended while the line above was sent, followConsole finds it among the results.
   // One write per console chunk: the observer's socket paces how fast the file is read.
-  const end = await followConsoleBlocks(state, runId, from, (first, block, count) => conn.sendBytes(outputBlock(runId, first, block, count, from)));
+  const idleMs = state.config.limits.clientIdleMs;
+  let stalledAt: number | null = null;
+  const abort = new AbortController();
+  const end = await followConsoleBlocks(
+    state,
+    runId,
+    from,
+    async (first, block, count) => {
+      // A block the observer leaves unread for --client-idle-timeout ends its stream: it holds at most one block meanwhile.
+      if (!(await sentWithin(conn.sendBytes(outputBlock(runId, first, block, count, from)), idleMs))) {
+        stalledAt = Math.max(first, from);
+        abort.abort();
+      }
+    },
+    abort.signal,
+  );
+  if (stalledAt !== null) {
+    const message = `observer too slow: it left the console of run ${runId} unread for ${idleMs / 1000} s (--client-idle-timeout); resume with --from ${stalledAt}`;
+    log('warn', `${conn.peer}: ${message}`, runId);
+    conn.abandon({ type: 'failure', message, code: 'slow_observer' });
+    return true;
+  }
   if (!end) return false;
   await conn.send({ type: 'run_end', run_id: runId, outcome: end.outcome });
   return true;

@@ -27,15 +27,7 @@ export type OnSocket = (socket: net.Socket, via: Via) => void;
 export async function openListeners(opts: { ip: string; port: number; security: SecurityConfig; limits: Limits }, onSocket: OnSocket): Promise<Listening> {
   const { security: sec, limits } = opts;
   const counter = new AddressCounter(limits.maxConnectionsPerAddress);
-  const tcp = sec.tls
-    ? tls.createServer({
-        cert: sec.tls.cert,
-        key: sec.tls.key,
-        minVersion: 'TLSv1.2',
-        handshakeTimeout: limits.helloTimeoutMs,
-        ...(sec.tls.clientCa ? { ca: sec.tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
-      })
-    : net.createServer();
+  const tcp = sec.tls ? tlsServer(sec.tls, limits) : net.createServer();
   tcp.on('connection', (socket: net.Socket) => {
     if (!counter.admit(socket)) return refuseBusy(socket, limits.maxConnectionsPerAddress, sec.tls !== undefined);
     if (!sec.tls) onSocket(socket, 'tcp');
@@ -46,7 +38,14 @@ export async function openListeners(opts: { ip: string; port: number; security: 
     tcp.on('tlsClientError', (e: Error, socket: tls.TLSSocket) => log('debug', `${socket.remoteAddress}: TLS handshake failed: ${reason(e)}`));
   }
   await listenOn(tcp, { host: opts.ip, port: opts.port }, `${opts.ip}:${opts.port}`);
-  const unix = sec.socketPath ? await openUnixSocket(sec.socketPath, onSocket) : null;
+  let unix: net.Server | null = null;
+  try {
+    unix = sec.socketPath ? await openUnixSocket(sec.socketPath, onSocket) : null;
+  } catch (e) {
+    // Nothing may stay open when the start fails.
+    tcp.close();
+    throw e;
+  }
   return {
     tcp,
     unix,
@@ -58,6 +57,21 @@ export async function openListeners(opts: { ip: string; port: number; security: 
       }
     },
   };
+}
+
+/** The TLS listener; a certificate or key that does not load is a usage error naming the flags. */
+function tlsServer(t: NonNullable<SecurityConfig['tls']>, limits: Limits): tls.Server {
+  try {
+    return tls.createServer({
+      cert: t.cert,
+      key: t.key,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.helloTimeoutMs,
+      ...(t.clientCa ? { ca: t.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+    });
+  } catch (e) {
+    throw new BuilderError('usage', `cannot use the TLS certificate and key (--tls-cert, --tls-key, --tls-client-ca): ${reason(e)} (give PEM files of a matching certificate and key)`, { cause: e });
+  }
 }
 
 function refuseBusy(socket: net.Socket, max: number, overTls: boolean): void {

@@ -43,8 +43,14 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
   let lost = 'connection closed';
   const beat = setInterval(() => {
     if (conn.idleMs() > 3 * hb) {
-      lost = `no heartbeat for ${Math.round(conn.idleMs() / 1000)} s`;
-      conn.destroy();
+      // why setImmediate: after this process was frozen (SIGSTOP, a suspended VM) timers may run
+      // before the input that waited in the socket; the worker counts as lost only if still silent
+      // once that pending input was read.
+      setImmediate(() => {
+        if (conn.idleMs() <= 3 * hb) return;
+        lost = `no heartbeat for ${Math.round(conn.idleMs() / 1000)} s`;
+        conn.destroy();
+      });
       return;
     }
     conn.send({ type: 'heartbeat' }).catch(() => undefined);
@@ -62,12 +68,14 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
         case 'resume': {
           const r = resumeRun(state, w, m.run_id, m.attempt);
           if ('gone' in r) log('warn', `worker ${w.id} asked to resume run ${m.run_id}: ${r.gone}; told to drop it`, m.run_id);
-          await w.link.sendResume(m.run_id, 'from' in r ? r.from : null, 'gone' in r ? r.gone : '');
+          await w.link.sendResume?.(m.run_id, 'from' in r ? r.from : null, 'gone' in r ? r.gone : '');
           break;
         }
         case 'output': {
           const run = ownRun(state, w, m.run_id);
           if (run) recordOutput(state, run, m.t, m.line, m.seq);
+          // Backpressure: while the console's disk writes lag, stop reading this worker (TCP then holds it back).
+          if (run?.console) await run.console.room();
           break;
         }
         case 'artifact': {

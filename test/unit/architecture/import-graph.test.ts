@@ -62,6 +62,10 @@ const FORBIDDEN: [from: string, never: string[]][] = [
   ['exec/', ['server/', 'worker/', 'client/']],
   ['upload/', ['server/', 'worker/', 'client/']],
   ['server/core/', ['server/http/', 'server/sessions/', 'server/uploads/', 'server/server.ts', 'server/main.ts']],
+  // The original protocol's codec and the state-file mapping are pure; only its sessions and commands reach the server.
+  ['compat/cmd', ['server/', 'worker/', 'client/', 'spool/', 'compat/compat-']],
+  ['compat/state-codec.ts', ['server/', 'worker/', 'client/', 'spool/']],
+  ['compat/import-state.ts', ['server/', 'worker/', 'client/', 'spool/spool.ts']],
 ];
 
 test('src/ has no import cycle', () => {

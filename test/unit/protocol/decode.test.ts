@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkName, decodeClientMessage, decodeHello, decodeWorkerMessage } from '../../../src/protocol/decode.js';
+import { checkName, decodeClientMessage, decodeHello, decodeServerMessage, decodeWorkerMessage } from '../../../src/protocol/decode.js';
 
 test('a worker hello carries its facts; a client hello carries none', () => {
   const h = decodeHello(JSON.stringify({ type: 'hello', role: 'worker', version: 1, worker: { platform: 'debian-12', hostname: 'h', os: 'Linux', release: '6', arch: 'x64', cpus: 2, memory: 1024, version: '0.1.0' } }));
@@ -43,4 +43,20 @@ test('the protocol version is checked first: a hello of another version is refus
     () => decodeHello('{"type":"hello","role":"worker","version":2,"agent":{}}'),
     (e: Error & { code?: string }) => e.code === 'version_mismatch' && /you speak 2, this server speaks 1/.test(e.message),
   );
+});
+
+test('verify counts, compare and fetch paths are checked; artifact hashes must be sha256 hex', () => {
+  const id = '123e4567-e89b-42d3-a456-426614174000';
+  const sched = (verify: unknown) => decodeClientMessage(JSON.stringify({ type: 'schedule', job: { name: 'a', platform: 'p', script: 'x', verify } }));
+  assert.deepEqual((sched(2) as { job: { verify?: number } }).job.verify, 2);
+  for (const bad of [1, 17, 2.5, 'two']) assert.throws(() => sched(bad), /field "verify" must be an integer from 2 to 16/);
+  assert.deepEqual(decodeClientMessage(JSON.stringify({ type: 'execute', name: 'a', verify: 3 })), { type: 'execute', name: 'a', verify: 3 });
+  assert.equal((decodeClientMessage(JSON.stringify({ type: 'orb_build', name: 'a', opam_package: 'hello', verify: 2 })) as { verify?: number }).verify, 2);
+  assert.deepEqual(decodeClientMessage(JSON.stringify({ type: 'compare', run_ids: [id, id] })), { type: 'compare', run_ids: [id, id] });
+  assert.throws(() => decodeClientMessage(JSON.stringify({ type: 'compare', run_ids: [id] })), /two run ids/);
+  assert.deepEqual(decodeClientMessage(JSON.stringify({ type: 'fetch', run_id: id, paths: ['a/b'] })), { type: 'fetch', run_id: id, paths: ['a/b'] });
+  assert.throws(() => decodeClientMessage(JSON.stringify({ type: 'fetch', run_id: id, paths: [1] })), /paths/);
+  const reply = (sha256: unknown) => decodeServerMessage(JSON.stringify({ type: 'fetch_reply', run_id: id, artifacts: [{ path: 'a', size: 1, mode: 420, sha256 }] }));
+  assert.equal((reply('a'.repeat(64)) as { artifacts: { sha256?: string }[] }).artifacts[0]!.sha256, 'a'.repeat(64));
+  assert.throws(() => reply('A'.repeat(64)), /sha256 must be 64 lowercase hex digits/);
 });

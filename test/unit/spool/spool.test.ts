@@ -68,3 +68,23 @@ test('artifact paths are confined to the run directory', () => {
   assert.equal(confineArtifactPath('bin/./hello'), 'bin/hello');
   for (const bad of ['../x', '/etc/passwd', 'a/../../b', 'a\0b', '', 'a\\..\\b']) assert.throws(() => confineArtifactPath(bad), /refused/);
 });
+
+test('an artifact is hashed as it is written: the sha256 is that of the bytes on disk; old results without it still load', async () => {
+  const spool = await fresh();
+  mkdirSync(spool.path('running', 'r1'), { recursive: true });
+  const { stream } = await spool.openArtifact('r1', 'dir/big.bin', 0o644);
+  const chunks = [Buffer.alloc(3 << 20, 7), Buffer.from('tail')];
+  for (const c of chunks) stream.write(c);
+  await new Promise<void>((r, f) => stream.end((e?: Error | null) => (e ? f(e) : r())));
+  const { createHash } = await import('node:crypto');
+  const onDisk = readFileSync(spool.path('running', 'r1', 'artifacts', 'dir', 'big.bin'));
+  assert.equal(stream.sha256(), createHash('sha256').update(onDisk).digest('hex'));
+  assert.equal(onDisk.length, (3 << 20) + 4);
+
+  const fixtures = join(ROOT, 'test', 'fixtures', 'spool-v1');
+  mkdirSync(spool.path('results', 'nightly', '6f1c1e2a-0c1d-4e5f-8a9b-0c1d2e3f4a5b'), { recursive: true });
+  copyFileSync(join(fixtures, 'result.json'), spool.path('results', 'nightly', '6f1c1e2a-0c1d-4e5f-8a9b-0c1d2e3f4a5b', 'result.json'));
+  const r = await spool.readResult('nightly', '6f1c1e2a-0c1d-4e5f-8a9b-0c1d2e3f4a5b');
+  assert.equal(r!.artifacts[0]!.path, 'bin/hello');
+  assert.equal(r!.artifacts[0]!.sha256, undefined, 'no sha256 in a result stored before hashes were kept');
+});

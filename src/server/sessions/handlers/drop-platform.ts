@@ -11,10 +11,12 @@ import type { ServerState } from '../../core/state.js';
  * `drop_platform`: refuses new jobs for a platform, removes its queue and
  * its schedule entries, and tells its waiting workers, which exit. Runs in
  * progress finish. Template jobs stay scheduled for their other platforms.
+ * Dropping a dropped platform is a success with a note.
  */
 export async function handleDropPlatform(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'drop_platform' }>): Promise<void> {
   const p = m.platform;
-  if (state.dropped.has(p)) throw new BuilderError('already_dropped', `platform ${p} is already dropped`);
+  // Idempotent: a second drop finds nothing to remove.
+  if (state.dropped.has(p)) return conn.send({ type: 'success', message: `${p} is already dropped: nothing to do (undrop-platform ${p} accepts it again)` });
   if (!knownPlatforms(state).has(p)) throw new BuilderError('unknown_platform', `no platform named ${p} is known (see: builder-client info)`);
   await setPlatform(state, p, { dropped: true });
   let unqueued = 0;
@@ -32,6 +34,7 @@ export async function handleDropPlatform(state: ServerState, conn: Connection, m
     told++;
     refuseDropped(w);
   }
-  log('warn', `dropped platform ${p}: ${unqueued} queued jobs and ${entries.length} schedule entries removed, ${told} waiting workers told`);
-  await conn.send({ type: 'success', message: `dropped ${p}: removed ${unqueued} queued jobs and ${entries.length} schedule entries; ${told} waiting workers told to exit` });
+  const n = (k: number, one: string, many = `${one}s`) => `${k} ${k === 1 ? one : many}`;
+  log('warn', `dropped platform ${p}: ${n(unqueued, 'queued job')} and ${n(entries.length, 'schedule entry', 'schedule entries')} removed, ${n(told, 'waiting worker')} told`);
+  await conn.send({ type: 'success', message: `dropped ${p}: removed ${n(unqueued, 'queued job')} and ${n(entries.length, 'schedule entry', 'schedule entries')}; ${n(told, 'waiting worker')} told to exit` });
 }

@@ -2,22 +2,35 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage } from '../../../protocol/messages.js';
-import { BuilderError } from '../../../shared/errors.js';
+import { BuilderError, reason } from '../../../shared/errors.js';
 import type { ServerState } from '../../core/state.js';
+import { resolveRunId } from './resolve-run-id.js';
 
 /** `fetch`: sends a stored run's artifacts as announced raw frames (streamed from disk), then success. */
 export async function handleFetch(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'fetch' }>): Promise<void> {
-  const name = state.results.get(m.run_id);
+  const runId = resolveRunId(state, m.run_id);
+  const name = state.results.get(runId);
   if (!name) {
-    const running = state.runs.has(m.run_id);
-    throw new BuilderError('unknown_run', running ? `run ${m.run_id} is still running; fetch it when it has finished` : `no stored run with id ${m.run_id} (see: builder-client results)`);
+    const running = state.runs.has(runId);
+    throw new BuilderError('unknown_run', running ? `run ${runId} is still running; fetch it when it has finished` : `no stored run with id ${runId} (see: builder-client results)`);
   }
-  const result = await state.spool.readResult(name, m.run_id);
-  if (!result) throw new BuilderError('unknown_run', `the result of run ${m.run_id} cannot be read (see the server log)`);
-  await conn.send({ type: 'fetch_reply', run_id: m.run_id, artifacts: result.artifacts });
-  const base = join(state.spool.resultDir(name, m.run_id), 'artifacts');
-  for (const a of result.artifacts) {
-    await conn.sendFrame({ type: 'artifact', run_id: m.run_id, path: a.path, size: a.size, mode: a.mode }, createReadStream(join(base, a.path)), a.size);
+  const result = await state.spool.readResult(name, runId);
+  if (!result) throw new BuilderError('unknown_run', `the result of run ${runId} cannot be read (see the server log)`);
+  let artifacts = result.artifacts;
+  if (m.paths) {
+    const want = new Set(m.paths);
+    artifacts = artifacts.filter((a) => want.has(a.path));
+    const missing = m.paths.find((p) => !artifacts.some((a) => a.path === p));
+    if (missing !== undefined) throw new BuilderError('unknown_artifact', `run ${runId} has no artifact ${JSON.stringify(missing)} (see: builder-client results)`);
   }
-  await conn.send({ type: 'success', message: `sent ${result.artifacts.length} artifacts` });
+  await conn.send({ type: 'fetch_reply', run_id: runId, artifacts });
+  const base = join(state.spool.resultDir(name, runId), 'artifacts');
+  const problems: string[] = [];
+  for (const a of artifacts) {
+    // The frame always carries exactly the announced size (padded if the file is short or fails): the stream stays in step.
+    const { sent, error } = await conn.sendFrame({ type: 'artifact', run_id: runId, path: a.path, size: a.size, mode: a.mode }, createReadStream(join(base, a.path)), a.size);
+    if (error || sent < a.size) problems.push(`${a.path}: ${error ? reason(error) : `only ${sent} of ${a.size} bytes on the server`}`);
+  }
+  if (problems.length > 0) throw new BuilderError('fetch_failed', `cannot read stored artifacts of run ${runId} (${problems.join('; ')}); the files named were sent incomplete`);
+  await conn.send({ type: 'success', message: `sent ${artifacts.length} artifact${artifacts.length === 1 ? '' : 's'}` });
 }

@@ -16,10 +16,11 @@ export async function handleInfo(state: ServerState, conn: Connection, limit = I
       .map((e) => ({
         name: e.name,
         platform: e.platform,
-        period: e.period,
-        ...(e.cron ? { cron: e.cron, tz: e.tz } : {}),
+        // A cron job has no period of its own: showing "never" beside its cron would mislead.
+        ...(e.cron ? { cron: e.cron, tz: e.tz } : { period: e.period }),
         next: e.next,
         ...(e.template ? { template: `${e.template.name} ${e.template.opam_package}` } : {}),
+        ...(e.verify ? { verify: e.verify } : {}),
       })),
     queues: [],
     // A run whose claim is in progress is listed once its job is on the way to the worker.

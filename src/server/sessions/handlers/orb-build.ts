@@ -18,6 +18,7 @@ export async function handleOrbBuild(state: ServerState, conn: Connection, m: Ex
     period: m.period,
     ...(m.cron ? { cron: m.cron, tz: m.tz ?? 'UTC' } : {}),
     ...(m.timeout_s ? { timeout_s: m.timeout_s } : {}),
+    ...(m.verify ? { verify: m.verify } : {}),
   };
   const entry = { ...entryOf(state, spec, { name: 'orb-build', opam_package: m.opam_package }), platform: m.platform ?? ALL_PLATFORMS };
   await addEntries(state, [entry]);

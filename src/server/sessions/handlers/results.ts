@@ -3,6 +3,7 @@ import type { ClientMessage, ResultSummary } from '../../../protocol/messages.js
 import { BuilderError } from '../../../shared/errors.js';
 import type { ResultRecord } from '../../../spool/records.js';
 import type { ServerState } from '../../core/state.js';
+import { groupSummary } from '../../core/verify.js';
 
 /** A stored result as `results` lists it. */
 export function summarize(r: ResultRecord): ResultSummary {
@@ -16,6 +17,7 @@ export function summarize(r: ResultRecord): ResultSummary {
     outcome: r.outcome,
     artifacts: r.artifacts.length,
     size: r.artifacts.reduce((n, a) => n + a.size, 0),
+    files: r.artifacts,
   };
 }
 
@@ -31,5 +33,6 @@ export async function handleResults(state: ServerState, conn: Connection, m: Ext
   const all: ResultRecord[] = [];
   for (const n of names) all.push(...(await state.spool.listResultsOf(n)));
   all.sort((a, b) => b.finished.localeCompare(a.finished));
-  await conn.send({ type: 'results_reply', results: all.slice(0, limit).map(summarize) });
+  const shown = all.slice(0, limit).map((r) => ({ ...summarize(r), ...(r.group ? { group: groupSummary(state, r.group) } : {}) }));
+  await conn.send({ type: 'results_reply', results: shown });
 }
