@@ -65,7 +65,8 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
 test('a worker that comes back after the grace is told the run is gone: its job is killed there and runs again elsewhere, one result per attempt', async () => {
   const dir = tempDir();
   const out = tempDir('builder-job-out-');
-  const flags = ['--heartbeat', '1', '--reattach-grace', '1'];
+  // Heartbeats of 2 s: the second attempt's worker must not look silent on a loaded machine.
+  const flags = ['--heartbeat', '2', '--reattach-grace', '1'];
   let server = await startServer(dir, flags);
   await scheduleJob(server, 'late', 'rho-2', jobScript(out));
   await clientJson(server.remote, ['execute', 'late']);
