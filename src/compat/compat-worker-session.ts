@@ -11,6 +11,7 @@ import type { ServerState, WorkerLink, WorkerPeer } from '../server/core/state.j
 import { WORKER_VERSION } from './cmd.js';
 import type { CompatConnection } from './compat-connection.js';
 import { readJobFinished } from './job-finished-reader.js';
+import { workerSessionEnded } from '../server/sessions/worker-session-end.js';
 
 /** Mode of artifacts from an original worker, which sends no mode. */
 const ARTIFACT_MODE = 0o644;
@@ -77,15 +78,7 @@ export async function runCompatWorkerSession(state: ServerState, conn: CompatCon
       if (run) recordOutput(state, run, sinceStart(run), m.line);
     }
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'bad_message' || code === 'frame_too_long') {
-      lost = `protocol error: ${reason(e)}`;
-      log('warn', `worker ${w.id} (${conn.peer}): ${reason(e)}; disconnecting`);
-      await conn.fail(reason(e), code);
-    } else if (code !== 'connection_closed' && code !== 'connection_error') {
-      lost = reason(e);
-      log('error', `worker ${w.id} (${conn.peer}): ${reason(e)}`);
-    }
+    lost = (await workerSessionEnded(e, w.id, conn, ['bad_message', 'frame_too_long'])) ?? lost;
   } finally {
     conn.destroy();
     const run = w.runId ? state.runs.get(w.runId) : undefined;

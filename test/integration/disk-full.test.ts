@@ -65,6 +65,6 @@ test('fetch into a directory that fills up: the files that fit are written, the 
   const into = smallDisk(1);
   const r = await client(server.remote, ['fetch', id, into]);
   assert.equal(r.code, 123, r.err);
-  assert.match(r.err, /cannot write \S+a-big: no space left on device \(fetched 1 other artifacts/);
+  assert.match(r.err, /cannot write \S+a-big: no space left on device \(fetched 1 other artifact;/);
   assert.deepEqual(readdirSync(into), ['b-small']);
 });

@@ -102,7 +102,8 @@ export async function startServer(dir: string, args: string[] = [], port = 0, ti
 
 /** Runs builder-client to completion. */
 export async function client(remote: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawnProgram('builder-client', ['--remote', remote, ...args], { env });
+  // --socket and --remote exclude each other: a call that names the socket gets no --remote.
+  const p = spawnProgram('builder-client', args.includes('--socket') ? args : ['--remote', remote, ...args], { env });
   const { code } = await p.exited;
   return { code, out: p.out(), err: p.err() };
 }

@@ -50,7 +50,7 @@ test('a deterministic job with --verify 2 is built on two different workers and 
   const server = await startServer(dir);
   const bad = await client(server.remote, ['schedule', 'det', 'vp-1', writeScript(tempDir(), 'x.sh', 'true\n'), '--verify']);
   assert.equal(bad.code, 124, 'a bare --verify is bad usage');
-  assert.match(bad.err, /--verify needs N/);
+  assert.match(bad.err, /--verify needs a value/);
   await scheduleJob(server, 'det', 'vp-1', '#!/bin/sh\necho building\necho hello > out.txt\nmkdir -p sub\nseq 1 500 > sub/list.txt\n', ['--period', 'never', '--verify', '2']);
   await scheduleJob(server, 'other', 'vp-1', '#!/bin/sh\necho other\n');
   const a = startWorker(server.remote, 'vp-1', ['--loop']);

@@ -10,6 +10,7 @@ import { connectWorker, disconnectWorker, workerWaits } from '../core/dispatch.j
 import { resumeRun } from '../core/reattach.js';
 import { finishRun, ownRun, recordOutput } from '../core/runs.js';
 import type { ServerState, WorkerLink, WorkerPeer } from '../core/state.js';
+import { workerSessionEnded } from './worker-session-end.js';
 
 /** The core's handle on this worker: the only way it reaches the connection. */
 function linkOf(conn: Connection): WorkerLink {
@@ -105,15 +106,7 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
       }
     }
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'bad_message' || code === 'line_too_long') {
-      lost = `protocol error: ${reason(e)}`;
-      log('warn', `worker ${w.id} (${conn.peer}): ${reason(e)}; disconnecting`);
-      await conn.fail(reason(e), code);
-    } else if (code !== 'connection_closed' && code !== 'connection_error') {
-      lost = reason(e);
-      log('error', `worker ${w.id} (${conn.peer}): ${reason(e)}`);
-    }
+    lost = (await workerSessionEnded(e, w.id, conn, ['bad_message', 'line_too_long'])) ?? lost;
   } finally {
     clearInterval(beat);
     conn.destroy();

@@ -1,19 +1,13 @@
 import type { Connection } from '../../../protocol/connection.js';
 import type { ClientMessage, RunArtifacts } from '../../../protocol/messages.js';
-import { BuilderError } from '../../../shared/errors.js';
 import type { ServerState } from '../../core/state.js';
 import { groupSummary } from '../../core/verify.js';
 import { resolveRunId } from './resolve-run-id.js';
+import { storedResult } from './stored-result.js';
 
 /** One stored run's artifact list (with hashes) for `compare`. */
 async function runArtifacts(state: ServerState, runId: string): Promise<RunArtifacts> {
-  const name = state.results.get(runId);
-  if (!name) {
-    const running = state.runs.has(runId);
-    throw new BuilderError('unknown_run', running ? `run ${runId} is still running; compare it when it has finished` : `no stored run with id ${runId} (see: builder-client results)`);
-  }
-  const r = await state.spool.readResult(name, runId);
-  if (!r) throw new BuilderError('unknown_run', `the result of run ${runId} cannot be read (see the server log)`);
+  const { result: r } = await storedResult(state, runId, 'compare');
   const w = r.worker;
   return {
     run_id: r.run_id,

@@ -5,17 +5,12 @@ import type { ClientMessage } from '../../../protocol/messages.js';
 import { BuilderError, reason } from '../../../shared/errors.js';
 import type { ServerState } from '../../core/state.js';
 import { resolveRunId } from './resolve-run-id.js';
+import { storedResult } from './stored-result.js';
 
 /** `fetch`: sends a stored run's artifacts as announced raw frames (streamed from disk), then success. */
 export async function handleFetch(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'fetch' }>): Promise<void> {
   const runId = resolveRunId(state, m.run_id);
-  const name = state.results.get(runId);
-  if (!name) {
-    const running = state.runs.has(runId);
-    throw new BuilderError('unknown_run', running ? `run ${runId} is still running; fetch it when it has finished` : `no stored run with id ${runId} (see: builder-client results)`);
-  }
-  const result = await state.spool.readResult(name, runId);
-  if (!result) throw new BuilderError('unknown_run', `the result of run ${runId} cannot be read (see the server log)`);
+  const { name, result } = await storedResult(state, runId, 'fetch');
   let artifacts = result.artifacts;
   if (m.paths) {
     const want = new Set(m.paths);
