@@ -285,7 +285,12 @@ export function decodeWorkerMessage(line: string): WorkerMessage {
     case 'heartbeat':
       return { type: 'heartbeat' };
     case 'output':
-      return { type: 'output', run_id: checkRunId(str(o, 'run_id', 36)), t: int(o, 't'), line: str(o, 'line') };
+    {
+      const seq = optInt(o, 'seq');
+      return { type: 'output', run_id: checkRunId(str(o, 'run_id', 36)), t: int(o, 't'), line: str(o, 'line'), ...(seq === undefined ? {} : { seq }) };
+    }
+    case 'resume':
+      return { type: 'resume', run_id: checkRunId(str(o, 'run_id', 36)), attempt: str(o, 'attempt', 200) };
     case 'artifact':
       return {
         type: 'artifact',
@@ -321,11 +326,17 @@ export function decodeServerMessage(line: string): ServerMessage {
       return { type: 'output', run_id: str(o, 'run_id'), n: int(o, 'n'), t: int(o, 't'), line: str(o, 'line') };
     case 'run_end':
       return { type: 'run_end', run_id: str(o, 'run_id'), outcome: o.outcome === null ? null : decodeOutcome(obj(o, 'outcome')) };
+    case 'resumed':
+      return { type: 'resumed', run_id: checkRunId(str(o, 'run_id', 36)), from: int(o, 'from') };
+    case 'run_gone':
+      return { type: 'run_gone', run_id: checkRunId(str(o, 'run_id', 36)), reason: str(o, 'reason') };
     case 'job': {
       const j = obj(o, 'job');
+      const attempt = optStr(o, 'attempt', 200);
       return {
         type: 'job',
         run_id: checkRunId(str(o, 'run_id', 36)),
+        ...(attempt === undefined ? {} : { attempt }),
         job: {
           name: checkName('job', str(j, 'name', 100)),
           platform: checkName('platform', str(j, 'platform', 100)),

@@ -20,9 +20,12 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  *   worker: hello{role:worker, facts}  server: welcome{heartbeat_ms} | failure, close
  *   loop:
  *     worker: job_requested            server: job{run_id, job}  (when one is due)
- *     worker: output*                  server: cancel{run_id}?   (timeout, operator)
+ *     worker: output*{seq,t,line}     server: cancel{run_id}?   (timeout, operator)
  *     worker: artifact{path,size,mode} <size raw bytes>  (only after an exit)
  *     worker: job_finished{run_id, outcome}
+ *   after a reconnect with a job still held (running or finished):
+ *     worker: resume{run_id, attempt}  server: resumed{run_id, from} | run_gone{run_id, reason}
+ *     (resumed: output from seq `from` on, then artifacts and job_finished)
  *   both sides: heartbeat every heartbeat_ms; silence for 3 periods means lost.
  */
 
@@ -73,9 +76,12 @@ export type ClientMessage =
 /** Messages a worker sends after its hello. */
 export type WorkerMessage =
   | { type: 'job_requested' }
-  | { type: 'output'; run_id: string; t: number; line: string }
+  /** seq: the line's number in its run (0, 1, ...), so a resumed run's console has no line twice; absent from old workers. */
+  | { type: 'output'; run_id: string; t: number; line: string; seq?: number }
   | ({ type: 'artifact'; run_id: string } & ArtifactInfo)
   | { type: 'job_finished'; run_id: string; outcome: Outcome }
+  /** After a reconnect: the worker still has this run (running or finished) and proves it is the attempt that got it. */
+  | { type: 'resume'; run_id: string; attempt: string }
   | { type: 'heartbeat' };
 
 /** Everything the server sends, to clients and workers. */
@@ -85,7 +91,12 @@ export type ServerMessage =
   /** warnings: what the operator should look at although the command succeeded (e.g. a platform no worker serves). */
   | { type: 'success'; message: string; warnings?: string[] }
   | { type: 'info_reply'; info: InfoReply }
-  | { type: 'job'; run_id: string; job: Job }
+  /** attempt: a secret credential of this attempt, presented in `resume`. */
+  | { type: 'job'; run_id: string; job: Job; attempt?: string }
+  /** Answer to resume: send output from line `from` on, then artifacts and job_finished as usual. */
+  | { type: 'resumed'; run_id: string; from: number }
+  /** Answer to resume: the run is no longer this attempt's (lost, requeued, stored): kill it and discard it. */
+  | { type: 'run_gone'; run_id: string; reason: string }
   | { type: 'cancel'; run_id: string; reason: string }
   | { type: 'heartbeat' }
   | { type: 'output'; run_id: string; n: number; t: number; line: string }

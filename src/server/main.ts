@@ -29,6 +29,9 @@ options:
   --heartbeat SECONDS   heartbeat period; 3 silent periods mean a lost worker (default 10)
   --retries N           retries of a due run after a lost worker or a timeout (default 2)
   --kill-grace SECONDS  time a worker gets to stop a run before it counts as lost (default 10)
+  --reattach-grace SECONDS  time a run whose worker went away (a server restart, a dropped
+                        connection) waits for it to reconnect and resume the run before it counts
+                        as lost and is requeued (default 3 heartbeats; 0: requeue at once)
   --keep N              keep the newest N results per job, remove older ones (default 0: keep all)
 ${UPLOAD_HELP}
   --http [ADDR:]PORT    serve a read-only status page, /metrics and /healthz (off by default;
@@ -78,7 +81,7 @@ void runMain(async (argv) => {
   if (argv[0] === 'import-state') return runImportState(argv.slice(1));
   const secure = ['worker-token-file', 'client-token-file', 'tls-cert', 'tls-key', 'tls-client-ca', 'socket'];
   const limits = ['max-artifacts', 'max-artifact-bytes', 'max-console-bytes', 'max-line', 'max-connections-per-address', 'hello-timeout', 'client-idle-timeout'];
-  const known = ['ip', 'port', 'compat-port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'keep', 'http', 'http-host', 'insecure', 'local-clients-only', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
+  const known = ['ip', 'port', 'compat-port', 'dir', 'config-dir', 'heartbeat', 'retries', 'kill-grace', 'reattach-grace', 'keep', 'http', 'http-host', 'insecure', 'local-clients-only', 'verbose', 'version', 'help', ...secure, ...limits, ...UPLOAD_FLAGS.known];
   const booleans = ['verbose', 'version', 'help', 'insecure', 'local-clients-only', ...UPLOAD_FLAGS.boolean];
   // why last-wins: service files pass defaults (--ip ...) and append the operator's flags, which must override them.
   const values = known.filter((k) => !booleans.includes(k));
@@ -112,6 +115,11 @@ void runMain(async (argv) => {
     if (!(n >= 0.1 && n <= 3600)) usageError(`${flag} must be a number of seconds from 0.1 to 3600, not "${String(v)}"`);
     return Math.round(n * 1000);
   };
+  const graceFlag = (v: unknown): number => {
+    const n = Number(v);
+    if (v === true || v === '' || !(n >= 0 && n <= 86_400)) usageError(`--reattach-grace must be a number of seconds from 0 to 86400, not "${String(v)}"`);
+    return Math.round(n * 1000);
+  };
   const D = DEFAULT_LIMITS;
   const dir = resolve(String(args.dir ?? defaultSpoolDir()));
   // A start that fails has closed what it opened; should anything still hold the process, it exits anyway.
@@ -124,6 +132,7 @@ void runMain(async (argv) => {
     heartbeatMs: seconds('--heartbeat', args.heartbeat, 10),
     retries: intFlag('--retries', args.retries, 0, 100),
     killGraceS: intFlag('--kill-grace', args['kill-grace'], 1, 3600),
+    ...(args['reattach-grace'] === undefined ? {} : { reattachGraceMs: graceFlag(args['reattach-grace']) }),
     maxLine: intFlag('--max-line', args['max-line'] ?? DEFAULT_MAX_LINE, 1024, 64 * 1024 * 1024),
     security,
     limits: {

@@ -63,6 +63,8 @@ export interface RunRecord {
   started: string;
   worker: { id: string; peer: string; facts: WorkerFacts };
   group?: GroupTag;
+  /** The attempt's secret credential: a worker resuming the run after a reconnect presents it. */
+  attempt?: string;
 }
 
 /** results/<job>/<run-id>/result.json — one finished run; console.ndjson and artifacts/ sit beside it. */

@@ -28,8 +28,12 @@ ${transportHelp({ socket: false, clientCert: true })}
   --verbose               debug log lines and stack traces
   --version, --help
 
-exit codes: 0 ok, 123 failure (server unreachable, connection lost mid-job),
-124 bad usage, 125 internal error`;
+A lost server mid-job does not stop the job: the worker reconnects (also with
+--once) and resumes the run; if the server gave the run up meanwhile, the job
+is killed.
+
+exit codes: 0 ok, 123 failure (server unreachable, the run given up while
+away), 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
   const strings = ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS, ...SANDBOX_FLAGS];

@@ -14,8 +14,9 @@ import { reason } from '../shared/errors.js';
  * opened is not sent at all (a console line says so). Rejects only when the
  * connection fails.
  */
-export async function sendArtifact(conn: Connection, runId: string, a: FoundArtifact): Promise<string | null> {
-  const say = (line: string) => conn.send({ type: 'output', run_id: runId, t: 0, line: `builder-worker: ${line}` });
+export async function sendArtifact(conn: Connection, runId: string, a: FoundArtifact, console?: (line: string) => Promise<void>): Promise<string | null> {
+  // `console`: the run's numbered output (attempt.ts), so the line keeps its place in a resumed run.
+  const say = (line: string) => (console ? console(`builder-worker: ${line}`) : conn.send({ type: 'output', run_id: runId, t: 0, line: `builder-worker: ${line}` }));
   try {
     // Opened first so that a file that vanished is reported, not sent as zero bytes.
     await (await fs.open(a.full, 'r')).close();

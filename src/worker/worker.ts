@@ -1,14 +1,11 @@
-import type { Connection } from '../protocol/connection.js';
 import { decodeServerMessage } from '../protocol/decode.js';
 import { dial, type Remote } from '../protocol/dial.js';
-import type { Job } from '../protocol/types.js';
-import { describeOutcome } from '../protocol/types.js';
-import { runJob } from '../exec/run-job.js';
-import type { Sandbox } from '../exec/sandbox/sandbox.js';
+import type { ServerMessage } from '../protocol/messages.js';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
+import type { Sandbox } from '../exec/sandbox/sandbox.js';
+import { Attempt } from './attempt.js';
 import { workerFacts } from './facts.js';
-import { sendArtifact } from './send-artifact.js';
 
 /** Worker settings from the command line. */
 export interface WorkerOptions {
@@ -27,93 +24,104 @@ export interface WorkerOptions {
  * The worker's conversation with the server:
  *   1. connect and send a hello with what this host is;
  *   2. ask for a job and wait (heartbeats both ways meanwhile);
- *   3. run it, streaming every output line; a `cancel` kills its process group;
+ *   3. run it, streaming every output line numbered; a `cancel` kills its process group;
  *   4. send its artifacts (after an exit only), then job_finished; remove the work dir;
  *   5. once mode: exit; loop mode: ask again, reconnecting with back-off when
  *      the server is away.
- * If the server cannot be reached mid-job, the job is killed and dropped: the
- * server requeues it.
+ * If the server cannot be heard mid-job (it restarted, the network dropped),
+ * the job goes on (attempt.ts keeps its output and result) and the worker
+ * reconnects with back-off, in once mode too, and presents `resume` with the
+ * attempt credential: `resumed` resends the lines the server lacks and
+ * reports as usual; `run_gone` (the server gave the run up) kills the job and
+ * discards it.
  */
 export async function runWorker(opts: WorkerOptions): Promise<void> {
-  const busy: Busy = { job: null };
+  let backoff = 250;
+  const carry: Carry = { attempt: null };
   const onStop = () => {
     const why = typeof opts.stop?.reason === 'string' ? `${opts.stop.reason}: ` : '';
-    process.stderr.write(`builder-worker: ${why}stopping${busy.job ? ` (killing ${busy.job}; the server requeues it)` : ' (no job was running)'}\n`);
+    const job = carry.attempt?.job.name;
+    process.stderr.write(`builder-worker: ${why}stopping${job ? ` (killing ${job}; the server requeues it)` : ' (no job was running)'}\n`);
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
   try {
-    await serveLoop(opts, busy);
+    while (!opts.stop?.aborted) {
+      try {
+        const ran = await serveOnce(opts, carry);
+        backoff = 250;
+        if (!opts.loop && ran) return;
+      } catch (e) {
+        if (opts.stop?.aborted) return;
+        // Retrying cannot fix these: say so once and exit (the service manager decides what next).
+        if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted', 'run_gone'].includes(e.code)) throw e;
+        if (!opts.loop && !carry.attempt) throw e;
+        const cap = carry.attempt ? RESUME_BACKOFF_MAX_MS : 30_000;
+        log('warn', `${reason(e)}; reconnecting in ${(Math.min(backoff, cap) / 1000).toFixed(1)} s${carry.attempt ? ` (${carry.attempt.job.name} goes on meanwhile)` : ''}`);
+        await sleep(Math.min(backoff, cap), opts.stop);
+        backoff = Math.min(backoff * 2, cap);
+      }
+    }
   } finally {
     opts.stop?.removeEventListener('abort', onStop);
+    // Stopped or giving up: a job nobody can report on is not left running.
+    if (carry.attempt) await carry.attempt.discard('the worker is stopping');
   }
 }
 
-/** What the worker is doing, for its stop message. */
-interface Busy {
-  job: string | null;
+/** Longest wait between reconnects while a job waits to be resumed: the server's grace is a few heartbeats. */
+const RESUME_BACKOFF_MAX_MS = 2000;
+
+/** The job a worker holds across connections, until the server has its result. */
+interface Carry {
+  attempt: Attempt | null;
 }
 
-async function serveLoop(opts: WorkerOptions, busy: Busy): Promise<void> {
-  let backoff = 250;
-  while (!opts.stop?.aborted) {
-    try {
-      const ran = await serveOnce(opts, busy);
-      backoff = 250;
-      if (!opts.loop && ran) return;
-    } catch (e) {
-      if (opts.stop?.aborted) return;
-      if (!opts.loop) throw e;
-      // Retrying cannot fix these: say so once and exit (the service manager decides what next).
-      if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted'].includes(e.code)) throw e;
-      log('warn', `${reason(e)}; reconnecting in ${(backoff / 1000).toFixed(1)} s`);
-      await sleep(backoff, opts.stop);
-      backoff = Math.min(backoff * 2, 30_000);
-    }
-  }
-}
-
-/** Waits `ms`, or less when `stop` fires (a stopped worker does not sit out its back-off). */
 function sleep(ms: number, stop?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      clearTimeout(t);
+      clearTimeout(timer);
       stop?.removeEventListener('abort', done);
       resolve();
     };
-    const t = setTimeout(done, ms);
+    const timer = setTimeout(done, ms);
     stop?.addEventListener('abort', done, { once: true });
   });
 }
 
-/** One connection: takes jobs (one, or until the connection fails in loop mode). Returns whether a job ran. */
-async function serveOnce(opts: WorkerOptions, busy: Busy): Promise<boolean> {
+type Reply = Extract<ServerMessage, { type: 'job' | 'resumed' | 'run_gone' }>;
+
+/** One connection: resumes the carried job, then takes jobs (one, or until the connection fails in loop mode). Returns whether a job was reported. */
+async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   // The stop signal also ends a connect or a handshake that hangs (a frozen server).
   const { conn, welcome } = await dial(opts.remote, { role: 'worker', worker: workerFacts(opts.platform), ...(opts.token ? { token: opts.token } : {}) }, opts.stop ? { signal: opts.stop } : {});
   log('info', `connected to ${conn.peer} (${welcome.server}) as a ${opts.platform} worker`);
   const hb = welcome.heartbeat_ms;
-  let current = null as { runId: string; abort: AbortController } | null;
-  let nextJob = null as ((m: { run_id: string; job: Job } | Error) => void) | null;
+  let waiter = null as ((m: Reply | Error) => void) | null;
   let failure = null as Error | null;
+  let lostWith!: (e: Error) => void;
+  const lost = new Promise<never>((_, reject) => (lostWith = reject));
+  lost.catch(() => undefined);
   const beat = setInterval(() => {
     // As the server does: pending input is read (setImmediate runs after I/O) before the server counts as gone.
     if (conn.idleMs() > 3 * hb) setImmediate(() => conn.idleMs() > 3 * hb && conn.destroy());
     else conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
-  // Reads the server's lines for the whole connection: jobs, cancels, heartbeats.
   const onStop = () => {
-    current?.abort.abort(new Error('the worker was stopped'));
+    carry.attempt?.abort.abort(new Error('the worker was stopped'));
     conn.destroy();
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
+  // Reads the server's lines for the whole connection: jobs, resume answers, cancels, heartbeats.
   const reader = (async () => {
     try {
       for (;;) {
         const m = decodeServerMessage(await conn.readLine());
         if (m.type === 'job') {
-          // Known as current at once: a cancel right behind the job (while it is being set up) must find it.
-          current = { runId: m.run_id, abort: new AbortController() };
-          nextJob?.(m);
-        } else if (m.type === 'cancel' && current?.runId === m.run_id) current.abort.abort(new Error(m.reason));
+          // Started at once: a cancel right behind the job (while it is being set up) must find it.
+          carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
+          waiter?.(m);
+        } else if (m.type === 'resumed' || m.type === 'run_gone') waiter?.(m);
+        else if (m.type === 'cancel' && carry.attempt?.runId === m.run_id) carry.attempt.abort.abort(new Error(m.reason));
         else if (m.type === 'failure') throw new BuilderError(m.code ?? 'server_failure', `server: ${m.message}`);
       }
     } catch (e) {
@@ -122,31 +130,55 @@ async function serveOnce(opts: WorkerOptions, busy: Busy): Promise<boolean> {
         code === 'connection_closed' || code === 'connection_error'
           ? new BuilderError('connection_lost', `lost the connection to ${conn.peer} (${reason(e)})`)
           : (e as Error);
-      current?.abort.abort(failure);
-      nextJob?.(failure);
+      const a = carry.attempt;
+      if (a) {
+        a.detach();
+        // An attempt without a credential (an old server) cannot be resumed: killed, as before.
+        if (!a.credential) a.abort.abort(failure);
+      }
+      waiter?.(failure);
+      lostWith(failure);
       conn.destroy();
     }
   })();
+  const ask = (msg: object) =>
+    new Promise<Reply | Error>((resolve) => {
+      waiter = resolve;
+      if (failure) resolve(failure);
+      else conn.send(msg).catch(resolve);
+    }).finally(() => (waiter = null));
+  /** Sends what the server lacks of the current attempt and reports it. */
+  const finish = async (a: Attempt, from: number) => {
+    await Promise.race([a.attach(conn, from), lost]);
+    await a.report(conn, lost);
+    carry.attempt = null;
+    await a.cleanup();
+  };
   let ran = false;
   try {
-    do {
-      const got = await new Promise<{ run_id: string; job: Job } | Error>((resolve) => {
-        nextJob = resolve;
-        if (failure) resolve(failure);
-        else conn.send({ type: 'job_requested' }).catch(resolve);
-      });
-      nextJob = null;
-      if (got instanceof Error) throw got;
-      if (current?.runId !== got.run_id) current = { runId: got.run_id, abort: new AbortController() };
-      busy.job = got.job.name;
-      try {
-        await runOne(conn, got.run_id, got.job, current.abort.signal, opts);
-      } finally {
-        busy.job = null;
+    const held = carry.attempt;
+    if (held) {
+      if (!held.credential) throw new BuilderError('connection_lost', `cannot resume ${held.job.name} without an attempt credential`);
+      const r = await ask({ type: 'resume', run_id: held.runId, attempt: held.credential });
+      if (r instanceof Error) throw r;
+      if (r.type === 'run_gone') {
+        log('warn', `the server gave up ${held.job.name} (${r.reason}): killing it and discarding its output`, held.runId);
+        carry.attempt = null;
+        await held.discard(r.reason);
+        if (!opts.loop) throw new BuilderError('run_gone', `the server gave up ${held.job.name} while this worker was away (${r.reason}); it was killed here`);
+      } else if (r.type === 'resumed') {
+        log('info', `resumed ${held.job.name} (the server has its first ${r.from} lines)`, held.runId);
+        await finish(held, r.from);
+        ran = true;
       }
-      current = null;
+    }
+    while (opts.loop || !ran) {
+      const got = await ask({ type: 'job_requested' });
+      if (got instanceof Error) throw got;
+      if (got.type !== 'job' || carry.attempt?.runId !== got.run_id) continue;
+      await finish(carry.attempt, 0);
       ran = true;
-    } while (opts.loop);
+    }
     await conn.send({ type: 'heartbeat' });
     conn.close();
     await conn.closed;
@@ -156,32 +188,5 @@ async function serveOnce(opts: WorkerOptions, busy: Busy): Promise<boolean> {
     clearInterval(beat);
     conn.destroy();
     await reader;
-  }
-}
-
-async function runOne(conn: Connection, runId: string, job: Job, signal: AbortSignal, opts: WorkerOptions): Promise<void> {
-  log('info', `running ${job.name} (timeout ${job.timeout_s} s)`, runId);
-  const result = await runJob(job, {
-    signal,
-    runId,
-    ...(opts.workRoot ? { workRoot: opts.workRoot } : {}),
-    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
-        // Lines of one event-loop turn go out as one write; a full batch makes the job wait for the server.
-    onLine: (t, line) => conn.sendSoon({ type: 'output', run_id: runId, t, line }),
-  }).catch((e: unknown) => {
-    throw new BuilderError('output_failed', `cannot send output of ${job.name} to the server: ${reason(e)}; killed the job`, { cause: e });
-  });
-  try {
-    if (signal.aborted && conn.isClosed)
-      throw new BuilderError('connection_lost', `${reason(signal.reason)}; killed ${job.name}, the server requeues it`);
-    let outcome = result.outcome;
-    for (const a of result.artifacts) {
-      const problem = await sendArtifact(conn, runId, a);
-      if (problem && outcome.kind !== 'failed') outcome = { kind: 'failed', message: `${describeOutcome(outcome)}, but ${problem}` };
-    }
-    await conn.send({ type: 'job_finished', run_id: runId, outcome });
-    log('info', `${job.name}: ${describeOutcome(outcome)}, ${result.artifacts.length} artifact(s)`, runId);
-  } finally {
-    await result.release();
   }
 }

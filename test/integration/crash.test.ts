@@ -16,12 +16,14 @@ test('SIGKILL of the server keeps queued jobs in order, requeues the running one
 
   server.child.kill('SIGKILL');
   await server.exited;
+  // A worker that does not come back (reattach.test.ts covers one that does).
+  worker.child.kill('SIGTERM');
   await worker.exited;
   assert.ok(existsSync(join(dir, 'running', running.run_id)), 'the run was in progress on disk');
   // A torn write: a half-written record left in tmp/ by a crash.
   writeFileSync(join(dir, 'tmp', '999.torn.tmp'), '{"version":1,"job":{"na');
 
-  server = await startServer(dir);
+  server = await startServer(dir, ['--reattach-grace', '0']);
   assert.deepEqual(readdirSync(join(dir, 'tmp')), [], 'tmp/ is swept at start');
   assert.match(server.err(), /swept torn write tmp\/999\.torn\.tmp/);
   const after = await clientJson(server.remote, ['info']);
@@ -42,10 +44,11 @@ test('stopping the server with SIGTERM leaves a running job in the spool, and th
   const running = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
   server.child.kill('SIGTERM');
   await server.exited;
+  worker.child.kill('SIGTERM');
   await worker.exited;
   assert.ok(existsSync(join(dir, 'running', running.run_id)), 'the run is still in running/');
   assert.equal(storedResults(dir, 'upgrade').length, 0, 'not recorded as failed');
-  server = await startServer(dir);
+  server = await startServer(dir, ['--reattach-grace', '0']);
   const info = await clientJson(server.remote, ['info']);
   assert.deepEqual(info.queues[0].jobs.map((j: { name: string }) => j.name), ['upgrade'], 'requeued at the next start');
 });

@@ -12,7 +12,7 @@ async function queuedNames(remote: string): Promise<string[]> {
 }
 
 test('a worker killed mid-job is noticed by its dropped connection: the run is recorded as lost and the job requeued', async () => {
-  const server = await startServer(tempDir());
+  const server = await startServer(tempDir(), ['--reattach-grace', '1']);
   await scheduleJob(server, 'victim', 'delta-1', '#!/bin/sh\necho working\nsleep 30\n', ['--period', 'daily']);
   const worker = startWorker(server.remote, 'delta-1');
   const run = await runningRun(server.remote);
@@ -45,7 +45,7 @@ test('a worker that goes silent (no heartbeats, connection open) is noticed by h
 });
 
 test('retries are capped: a job that always loses its worker is recorded as failed and waits for its next due time', async () => {
-  const server = await startServer(tempDir(), ['--retries', '1']);
+  const server = await startServer(tempDir(), ['--retries', '1', '--reattach-grace', '0']);
   await scheduleJob(server, 'doomed', 'delta-3', '#!/bin/sh\necho working\nsleep 30\n', ['--period', 'daily']);
   for (let attempt = 1; attempt <= 2; attempt++) {
     const worker = startWorker(server.remote, 'delta-3');

@@ -55,17 +55,22 @@ test('artifacts that cannot be read are logged to the console and skipped; the o
   assert.ok(lines.includes('builder-worker: artifact pipe is a fifo, not a regular file; not sent'));
 });
 
-test('when output cannot reach the server, the worker kills the job process group and exits non-zero', async () => {
+test('a worker whose server gave its run up while it was away kills the job process group and exits non-zero', async () => {
   const dir = tempDir();
-  const server = await startServer(dir);
+  let server = await startServer(dir);
   const pidFile = `${dir}/bg.pid`;
   await scheduleJob(server, 'chatty', 'zeta-5', `#!/bin/sh\nsleep 300 &\necho $! > ${pidFile}\nwhile true; do echo tick; sleep 0.05; done\n`, ['--period', 'daily']);
   const worker = startWorker(server.remote, 'zeta-5');
   const bg = await pidFrom(pidFile);
   server.child.kill('SIGKILL');
+  await server.exited;
+  await waitFor('the worker to notice', () => /reconnecting/.test(worker.err()));
+  assert.ok(alive(bg), 'the job goes on while the server is away');
+  // Restarted without a grace: the run is requeued at once, so the worker's resume is refused.
+  server = await startServer(dir, ['--reattach-grace', '0'], server.port);
   const { code } = await worker.exited;
-  assert.notEqual(code, 0);
-  assert.match(worker.err(), /lost the connection|cannot send output/);
+  assert.equal(code, 123);
+  assert.match(worker.err(), /gave up chatty/);
   await waitFor('the job process group to be killed', () => !alive(bg));
 });
 

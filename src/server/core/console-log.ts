@@ -45,6 +45,19 @@ export class ConsoleLog extends EventEmitter {
     this.marks.push({ offset: this.offset, lines: 0 });
   }
 
+  /**
+   * Opens a console that may hold lines from before a restart, to go on
+   * appending: a torn last line (a crash mid-write) is cut off, and `lines`
+   * counts what is kept.
+   */
+  async openExisting(): Promise<void> {
+    const text = await fs.readFile(this.path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
+    const whole = text.endsWith('\n') ? text.length : text.lastIndexOf('\n') + 1;
+    if (whole < text.length) await fs.truncate(this.path, Buffer.byteLength(text.slice(0, whole)));
+    this.lines = text.slice(0, whole).split('\n').length - 1;
+    await this.open();
+  }
+
   /** Why the console could not be stored (`cannot store console PATH: REASON`), or null. */
   get failure(): string | null {
     return this.failed ? `cannot store console ${this.path}: ${reason(this.failed)}` : null;

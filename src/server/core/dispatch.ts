@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { claimHead, takeHead } from './queue.js';
 import type { Queued } from './queue-mirror.js';
+import { awaitWorker } from './reattach.js';
 import { abandonClaim, loseRun, registerClaim, startRun } from './runs.js';
 import type { Run } from './run-phase.js';
 import type { ServerState, WorkerPeer } from './state.js';
@@ -24,7 +26,7 @@ export async function disconnectWorker(state: ServerState, w: WorkerPeer, why: s
   state.workers.delete(w.id);
   w.waiting = false;
   const run = w.runId ? state.runs.get(w.runId) : undefined;
-  if (run) await loseRun(state, run, `worker lost: ${why}`);
+  if (run && !awaitWorker(state, run, `worker lost: ${why}`)) await loseRun(state, run, `worker lost: ${why}`);
   state.events.emit('worker_lost', { worker: w, why });
 }
 
@@ -85,6 +87,8 @@ async function claimFor(state: ServerState, platform: string, head: Queued, work
         queued: item.queued,
         started: new Date().toISOString(),
         worker: { id: worker.id, peer: worker.peer, facts: worker.facts },
+        // Only a worker that can resume gets a credential; its runs are held for it across a restart.
+        ...(worker.link.sendResume ? { attempt: randomBytes(16).toString('hex') } : {}),
         ...(item.group ? { group: item.group } : {}),
       };
       run = registerClaim(state, r, worker);

@@ -2,13 +2,15 @@ import { promises as fs } from 'node:fs';
 import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { enqueueJob, queuePlatforms, rescanQueue } from './queue.js';
+import { adoptRun } from './reattach.js';
 import { resultOf } from './runs.js';
 import type { ServerState } from './state.js';
 
 /**
  * Loads the spool into memory at start-up and recovers what a crash left in
- * running/: a run whose result.json was written is moved to results/; any
- * other run is requeued at the front of its queue (it was not the job's
+ * running/: a run whose result.json was written is moved to results/; a run
+ * whose worker may still be on it waits for it (reattach.ts); any other run
+ * (or one its worker does not resume in time) is requeued at the front of its queue (it was not the job's
  * fault, so its retries are not counted) and kept as an interrupted result.
  */
 export async function loadState(state: ServerState): Promise<void> {
@@ -39,6 +41,7 @@ async function recoverRun(state: ServerState, runId: string): Promise<void> {
     return;
   }
   const dropped = job !== null && state.dropped.has(job.job.platform);
+  if (job && run && !dropped && (await adoptRun(state, run))) return;
   if (job && dropped) {
     // A dropped platform takes no jobs: the run is kept as an interrupted result, not requeued.
     await spool.dropRunJob(runId);

@@ -38,7 +38,7 @@ export function resultOf(record: RunRecord, outcome: Outcome, artifacts: Artifac
 
 /** Registers a run whose claim is in progress (phase claiming): it is listed, and a cancel now is kept for when it runs. */
 export function registerClaim(state: ServerState, record: RunRecord, worker: WorkerPeer): Run {
-  const run: Run = { record, worker, console: null, artifacts: [], usage: newUsage(), phase: { kind: 'claiming', stopAsked: null } };
+  const run: Run = { record, worker, console: null, artifacts: [], usage: newUsage(), seq: 0, phase: { kind: 'claiming', stopAsked: null } };
   state.runs.set(record.run_id, run);
   return run;
 }
@@ -60,21 +60,27 @@ export async function startRun(state: ServerState, run: Run): Promise<void> {
     return void endRun(state, run, { kind: 'failed', message: `cannot open the console ${console.path}: ${reason(e)}` }, true, true);
   }
   if (state.stopping) return leaveForRestart(state, run, console);
-  const timeoutMs = Math.min(record.job.timeout_s * 1000, MAX_TIMER_MS);
   const stopAsked = run.phase.kind === 'claiming' ? run.phase.stopAsked : null;
-  // why unref: the listener keeps a server alive; a run's timer alone must not (a core driven by a test).
-  const deadline = setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), timeoutMs).unref();
-  toRunning(run, console, deadline);
+  toRunning(run, console, runDeadline(state, run));
   console.on('grew', () => state.events.emit('run_output', { runId: record.run_id }));
   worker.runId = record.run_id;
   log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
   state.events.emit('run_started', { run });
   try {
-    await worker.link.sendJob(record.run_id, record.job);
+    await worker.link.sendJob(record.run_id, record.job, record.attempt);
   } catch (e) {
     return loseRun(state, run, `worker lost before it got the job: ${reason(e)}`);
   }
   if (stopAsked) stopRun(state, run, stopAsked.why, stopAsked.requeue);
+}
+
+/** Arms the job's timeout, counted from the run's start (a resumed run gets what is left of it). */
+export function runDeadline(state: ServerState, run: Run): NodeJS.Timeout {
+  const { record } = run;
+  const left = Date.parse(record.started) + record.job.timeout_s * 1000 - Date.now();
+  const ms = Math.max(0, Math.min(Number.isNaN(left) ? record.job.timeout_s * 1000 : left, MAX_TIMER_MS));
+  // why unref: the listener keeps a server alive; a run's timer alone must not (a core driven by a test).
+  return setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), ms).unref();
 }
 
 /**
@@ -86,6 +92,8 @@ export async function startRun(state: ServerState, run: Run): Promise<void> {
  */
 export function stopRun(state: ServerState, run: Run, why: string, requeue: boolean): void {
   if (run.phase.kind === 'claiming') return askStopWhileClaiming(run, why, requeue);
+  // No worker to tell: a cancel ends it now (a worker coming back is told it is gone); a timeout waits for the resume or the grace.
+  if (run.phase.kind === 'awaiting_worker' && !requeue) return void endRun(state, run, { kind: 'failed', message: why }, false, true);
   if (run.phase.kind !== 'running') return;
   const grace = setTimeout(() => {
     run.worker.link.drop();
@@ -109,8 +117,12 @@ export function ownRun(state: ServerState, w: WorkerPeer, runId: string): Run | 
   return run;
 }
 
-/** Stores one output line of a run, up to the console limit (then one notice, and the rest is dropped). */
-export function recordOutput(state: ServerState, run: Run, t: number, line: string): void {
+/** Stores one output line of a run, up to the console limit (then one notice, and the rest is dropped); a seq already stored (resent after a resume) is skipped. */
+export function recordOutput(state: ServerState, run: Run, t: number, line: string, seq?: number): void {
+  if (seq !== undefined) {
+    if (seq < run.seq) return;
+    run.seq = seq + 1;
+  }
   const admit = admitConsoleLine(state.config.limits, run.usage, line);
   if (admit === 'keep') run.console?.append({ t, line });
   else if (admit === 'last') {
@@ -148,7 +160,7 @@ export async function loseRun(state: ServerState, run: Run, why: string): Promis
 export function freezeRuns(state: ServerState): void {
   for (const run of state.runs.values()) {
     if (run.phase.kind === 'running') clearTimeout(run.phase.deadline);
-    if (run.phase.kind === 'stopping') clearTimeout(run.phase.grace);
+    if (run.phase.kind === 'stopping' || run.phase.kind === 'awaiting_worker') clearTimeout(run.phase.grace);
   }
 }
 
@@ -156,7 +168,7 @@ export function freezeRuns(state: ServerState): void {
  * A run cut off by the server's own shutdown is not the job's fault: it stays
  * in running/ as it is, and the next start requeues it (load.ts recoverRun).
  */
-async function leaveForRestart(state: ServerState, run: Run, console: ConsoleLog | null): Promise<void> {
+export async function leaveForRestart(state: ServerState, run: Run, console: ConsoleLog | null): Promise<void> {
   toLeftForRestart(run);
   if (run.worker.runId === run.record.run_id) run.worker.runId = null;
   await console?.close().catch(() => undefined);
@@ -170,7 +182,7 @@ async function leaveForRestart(state: ServerState, run: Run, console: ConsoleLog
  * attempt's artifacts are removed first: they may be partial, and nothing
  * may serve them) and tells the subscribers.
  */
-async function endRun(state: ServerState, run: Run, outcome: Outcome, requeue: boolean, lost: boolean): Promise<void> {
+export async function endRun(state: ServerState, run: Run, outcome: Outcome, requeue: boolean, lost: boolean): Promise<void> {
   toStoring(run, outcome, requeue);
   const { record } = run;
   const id = record.run_id;

@@ -22,6 +22,8 @@ export interface CoreConfig {
   heartbeatMs: number;
   /** How many times a due run is retried after a lost worker or a timeout. */
   retries: number;
+  /** How long a run whose worker went away waits for it to resume (ms); absent: 3 heartbeats; 0: never. */
+  reattachGraceMs?: number;
   /** Seconds a worker gets to report after being told to stop. */
   killGraceS: number;
   /** Keep at most this many stored results per job (0: all). */

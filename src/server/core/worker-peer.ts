@@ -3,8 +3,10 @@ import type { Job, WorkerFacts } from '../../protocol/types.js';
 /** How the core talks to one worker; its session implements it over the connection. */
 export interface WorkerLink {
   readonly isClosed: boolean;
-  /** Sends the job of a claimed run; rejects when the worker is gone. */
-  sendJob(runId: string, job: Job): Promise<void>;
+  /** Sends the job of a claimed run with its attempt credential; rejects when the worker is gone. */
+  sendJob(runId: string, job: Job, attempt?: string): Promise<void>;
+  /** Answers a worker's resume: resend from seq `from`, or the run is gone (`from` null). Absent: the worker cannot resume (the original's protocol), so its runs are not held for it. */
+  sendResume?(runId: string, from: number | null, why: string): Promise<void>;
   /** Asks the worker to kill the run's process group. */
   sendCancel(runId: string, why: string): void;
   /** Tells the worker it is refused (one failure line) and closes. */

@@ -7,6 +7,7 @@ import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../../shared/version.js';
 import { artifactSink } from '../core/artifact-sink.js';
 import { connectWorker, disconnectWorker, workerWaits } from '../core/dispatch.js';
+import { resumeRun } from '../core/reattach.js';
 import { finishRun, ownRun, recordOutput } from '../core/runs.js';
 import type { ServerState, WorkerLink, WorkerPeer } from '../core/state.js';
 import { workerSessionEnded } from './worker-session-end.js';
@@ -17,7 +18,8 @@ function linkOf(conn: Connection): WorkerLink {
     get isClosed() {
       return conn.isClosed;
     },
-    sendJob: (runId, job) => conn.send({ type: 'job', run_id: runId, job }),
+    sendJob: (runId, job, attempt) => conn.send({ type: 'job', run_id: runId, job, ...(attempt ? { attempt } : {}) }),
+    sendResume: (runId, from, why) => conn.send(from === null ? { type: 'run_gone', run_id: runId, reason: why } : { type: 'resumed', run_id: runId, from }),
     sendCancel: (runId, why) => void conn.send({ type: 'cancel', run_id: runId, reason: why }).catch(() => undefined),
     refuse: (message, code) => void conn.fail(message, code),
     drop: () => conn.destroy(),
@@ -28,7 +30,8 @@ function linkOf(conn: Connection): WorkerLink {
  * One worker's conversation, after its hello:
  *   1. welcome it (with the heartbeat period) and register it with the core;
  *   2. read its lines: job_requested puts it on its platform's waiting list,
- *      output/artifact/job_finished report on its current run;
+ *      output/artifact/job_finished report on its current run; resume
+ *      (after a reconnect) takes back a run that awaits its worker;
  *   3. send heartbeats, and treat 3 silent periods as a lost worker;
  *   4. on close or garbage, the core records its current run as lost.
  */
@@ -63,9 +66,15 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
           break;
         case 'heartbeat':
           break;
+        case 'resume': {
+          const r = resumeRun(state, w, m.run_id, m.attempt);
+          if ('gone' in r) log('warn', `worker ${w.id} asked to resume run ${m.run_id}: ${r.gone}; told to drop it`, m.run_id);
+          await w.link.sendResume?.(m.run_id, 'from' in r ? r.from : null, 'gone' in r ? r.gone : '');
+          break;
+        }
         case 'output': {
           const run = ownRun(state, w, m.run_id);
-          if (run) recordOutput(state, run, m.t, m.line);
+          if (run) recordOutput(state, run, m.t, m.line, m.seq);
           // Backpressure: while the console's disk writes lag, stop reading this worker (TCP then holds it back).
           if (run?.console) await run.console.room();
           break;

@@ -22,6 +22,9 @@ export class TestLink implements WorkerLink {
     this.jobs.push({ runId, job });
     return Promise.resolve();
   }
+  sendResume(): Promise<void> {
+    return this.isClosed ? Promise.reject(new Error('connection closed')) : Promise.resolve();
+  }
   sendCancel(runId: string, why: string): void {
     this.cancels.push({ runId, why });
   }
@@ -37,7 +40,7 @@ export class TestLink implements WorkerLink {
 /** A fresh core with its own spool; `seen` lists every event it emitted, by name. */
 export async function freshCore(overrides: Partial<CoreConfig> = {}, dir = mkdtempSync(join(os.tmpdir(), 'core-unit-'))) {
   const spool = await Spool.open(dir);
-  const config: CoreConfig = { dir, configDir: dir, heartbeatMs: 10_000, retries: 2, killGraceS: 10, keep: 0, limits: DEFAULT_LIMITS, ...overrides };
+  const config: CoreConfig = { dir, configDir: dir, heartbeatMs: 10_000, retries: 2, killGraceS: 10, keep: 0, limits: DEFAULT_LIMITS, reattachGraceMs: 0, ...overrides };
   const state = new ServerState(spool, config);
   const seen: string[] = [];
   for (const name of ['worker_connected', 'worker_lost', 'run_started', 'run_storing', 'run_stored', 'run_ended'] as const) state.events.on(name, () => void seen.push(name));
