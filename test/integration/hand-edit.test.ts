@@ -51,7 +51,8 @@ test('a hand-dropped queue file without job.platform that is running at a restar
   server.child.kill('SIGKILL');
   await server.exited;
   await stopChild(w.child, 'SIGKILL');
-  const again = await startServer(dir);
+  // why no grace: this is about the queue file's platform, not about waiting for the worker to resume.
+  const again = await startServer(dir, ['--reattach-grace', '0']);
   assert.match(again.err(), /dropped was running when the server stopped: requeued on he-2/);
   assert.deepEqual(readdirSync(join(dir, 'quarantine')), []);
   startWorker(again.remote, 'he-2');

@@ -37,7 +37,8 @@ test('the format checker rejects what the Prometheus text format forbids', () =>
 });
 
 test('/metrics follows the Prometheus text format and its values change as jobs run', async () => {
-  const server = await startStatusServer(tempDir());
+  // why no grace: the lost worker's run must be recorded now, not after it fails to come back.
+  const server = await startStatusServer(tempDir(), ['--reattach-grace', '0']);
   const scrapes: Map<string, Family>[] = [await scrape(server)];
   const last = () => scrapes[scrapes.length - 1]!;
   const metric = (name: string, labels: Record<string, string> = {}) => sampleValue(last(), name, labels);

@@ -42,7 +42,7 @@ test('a crash before the result was written: the attempt is requeued and its out
   const dir = tempDir();
   const runId = await storedRun(dir, 'early');
   rmSync(join(dir, 'running', runId, 'result.json'));
-  const server = await startServer(dir, ['--upload', receiver.url]);
+  const server = await startServer(dir, ['--upload', receiver.url, '--reattach-grace', '0']);
   await waitFor('the uploader to start', () => /0 waiting in the outbox/.test(server.err()));
   assert.deepEqual(readdirSync(join(dir, 'outbox')), []);
   assert.equal(receiver.requests.length, 0);

@@ -83,9 +83,9 @@ for (const [what, decode] of Object.entries(decoders)) {
         assert.deepEqual(again, m);
         assert.equal(JSON.stringify(again), text);
       }),
-      { numRuns: 1500 },
+      { numRuns: 3000 },
     );
-    t.diagnostic(`${accepted} of 1500 lines accepted`);
+    t.diagnostic(`${accepted} of 3000 lines accepted`);
     assert.ok(accepted > 20, `the generator reaches the accepting paths too (${accepted} accepted)`);
   });
 }
