@@ -21,6 +21,8 @@ export class Attempt {
   readonly abort = new AbortController();
   readonly buffer: RunBuffer;
   readonly result: Promise<JobResult>;
+  /** When the job started (ms since the epoch): the server times it out from then. */
+  readonly startedMs = Date.now();
   private conn: Connection | null = null;
   /** Sending live: attached and caught up, so new lines go out as they come. */
   private live = false;

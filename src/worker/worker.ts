@@ -55,6 +55,10 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         // Retrying cannot fix these: say so once and exit (the service manager decides what next).
         if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted', 'run_gone'].includes(e.code)) throw e;
         if (!opts.loop && !carry.attempt) throw e;
+        // Past the job's timeout the server has ended the run on its own: stop carrying it (the finally kills it).
+        const held = carry.attempt;
+        if (held && Date.now() - held.startedMs > held.job.timeout_s * 1000 + RESUME_GIVE_UP_SLACK_MS)
+          throw new BuilderError('connection_lost', `${reason(e)}; the server was away past the timeout of ${held.job.name} (${held.job.timeout_s} s): it is killed here`);
         const cap = carry.attempt ? RESUME_BACKOFF_MAX_MS : 30_000;
         log('warn', `${reason(e)}; reconnecting in ${(Math.min(backoff, cap) / 1000).toFixed(1)} s${carry.attempt ? ` (${carry.attempt.job.name} goes on meanwhile)` : ''}`);
         await sleep(Math.min(backoff, cap), opts.stop);
@@ -67,6 +71,9 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     if (carry.attempt) await carry.attempt.discard('the worker is stopping');
   }
 }
+
+/** Past a held job's timeout, how much longer the worker keeps trying to resume it (the server's own timeout has ended the run by then). */
+const RESUME_GIVE_UP_SLACK_MS = 15_000;
 
 /** Longest wait between reconnects while a job waits to be resumed: the server's grace is a few heartbeats. */
 const RESUME_BACKOFF_MAX_MS = 2000;

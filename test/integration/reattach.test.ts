@@ -101,3 +101,21 @@ test('a worker that comes back after the grace is told the run is gone: its job 
   assert.equal(lines(join(out, 'starts')).length, 2, 'one start per attempt');
   assert.match(server.err(), /asked to resume run .*told to drop it/);
 });
+
+test('a --once worker whose server never comes back gives up once the job is past its timeout: the job is killed, exit 123', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '1']);
+  await scheduleJob(server, 'orphan', 'rho-3', `#!/bin/sh\necho $$ > ${out}/pid\nwhile :; do sleep 0.2; done\n`, ['--period', 'never', '--timeout', '1']);
+  await clientJson(server.remote, ['execute', 'orphan']);
+  const worker = startWorker(server.remote, 'rho-3', ['--once']);
+  await waitFor('the job to run', () => existsSync(join(out, 'pid')) && readFileSync(join(out, 'pid'), 'utf8').trim() !== '');
+  const jobPid = Number(readFileSync(join(out, 'pid'), 'utf8').trim());
+  server.child.kill('SIGKILL');
+  await server.exited;
+  // The job's timeout (1 s) plus the worker's slack (15 s): then it stops carrying the job.
+  const { code } = await worker.exited;
+  assert.equal(code, 123);
+  assert.match(worker.err(), /the server was away past the timeout of orphan \(1 s\): it is killed here/);
+  await waitFor('the job to be gone', () => !alive(jobPid), 10_000);
+});
