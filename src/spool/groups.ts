@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { decodeArtifactList, decodeOutcome } from '../protocol/decode.js';
 import type { ArtifactInfo, Outcome } from '../protocol/types.js';
-import { BuilderError, reason } from '../shared/errors.js';
+import { BuilderError } from '../shared/errors.js';
 import { recordText, writeAtomic } from './atomic.js';
 import type { Spool } from './spool.js';
 
@@ -128,21 +128,11 @@ export function putGroup(spool: Spool, g: GroupRecord): Promise<void> {
 export async function readGroup(spool: Spool, id: string): Promise<GroupRecord | null> {
   if (!UUID_RE.test(id)) return null;
   const rel = `groups/${id}.json`;
-  let text: string;
-  try {
-    text = await fs.readFile(spool.path(rel), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-  try {
-    const g = parseGroupRecord(text, rel);
-    if (g.group_id !== id) throw new BuilderError('bad_record', `${rel}: group_id ${g.group_id} does not match the file name`);
+  return spool.readRecord(rel, (text, what) => {
+    const g = parseGroupRecord(text, what);
+    if (g.group_id !== id) throw new BuilderError('bad_record', `${what}: group_id ${g.group_id} does not match the file name`);
     return g;
-  } catch (e) {
-    await spool.quarantine(rel, reason(e));
-    return null;
-  }
+  });
 }
 
 /** Every group record (bad ones quarantined). */

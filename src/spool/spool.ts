@@ -87,14 +87,15 @@ export class Spool {
   }
 
   /**
-   * Reads and parses one record; null when it is gone. One that does not
+   * Reads and parses one record (for the spool's own record modules too, e.g.
+   * groups.ts); null when it is gone. One that does not
    * parse is quarantined, except (with `settle`, for the directories
    * operators edit by hand) while it was modified less than QUIET_MS ago: an
    * editor may be half-way through writing it. It then counts as absent for
    * now, `settling(rel)` is true, and `onSettling` is told to read it again
    * later (the spool watcher does).
    */
-  private async readRecord<T>(rel: string, parse: (text: string, what: string) => T, settle = false): Promise<T | null> {
+  async readRecord<T>(rel: string, parse: (text: string, what: string) => T, settle = false): Promise<T | null> {
     let text: string;
     try {
       text = await fs.readFile(this.path(rel), 'utf8');

@@ -1,30 +1,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { client, spawnProgram, tempDir, waitFor } from './harness.js';
-import { startStatusServer, type StatusServer } from './status-harness.js';
+import { getRaw, startStatusServer, type StatusServer } from './status-harness.js';
 
 // What the status page accepts before any page runs: Host headers (DNS
 // rebinding), connection counts and fds (the protocol listener must keep
 // working), and page sizes with a huge schedule.
 
 function getWithHost(server: StatusServer, host: string | null, path = '/'): Promise<{ status: number; body: string }> {
-  const u = new URL(server.http);
-  return new Promise((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = host === null ? {} : { Host: host };
-    const req = http.request({ host: u.hostname, port: u.port, path, headers, setHost: host !== null }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return getRaw(server, path, 'GET', host);
 }
 
 test('the status page answers only its own address, localhost and --http-host names; other Host headers get 421', async () => {

@@ -20,11 +20,15 @@ export async function get(server: StatusServer, path: string, init: RequestInit 
   return { status: r.status, headers: r.headers, body: await r.text() };
 }
 
-/** GETs a raw request path, exactly as written (fetch would normalise `..` and `%2e%2e` away). */
-export function getRaw(server: StatusServer, rawPath: string, method = 'GET'): Promise<{ status: number; body: string }> {
+/**
+ * GETs a raw request path, exactly as written (fetch would normalise `..` and `%2e%2e` away);
+ * `host` sends that Host header instead of the server's own (null: no Host header at all).
+ */
+export function getRaw(server: StatusServer, rawPath: string, method = 'GET', host?: string | null): Promise<{ status: number; body: string }> {
   const u = new URL(server.http);
+  const headers: http.OutgoingHttpHeaders = host ? { Host: host } : {};
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method }, (res) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: rawPath, method, headers, setHost: host !== null }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
