@@ -95,9 +95,16 @@ export async function startServer(dir, { port = 0, args = [], nodeArgs = [], tim
   return { ...p, dir, port: listenPort, remote: `127.0.0.1:${listenPort}`, listenMs: now() - t0 };
 }
 
-/** Starts `n` looping workers for `platform`. */
+/**
+ * Starts `n` looping workers for `platform`. As root they run jobs as root
+ * (as the test harness does): a job as `nobody` could not read the bench's
+ * 0700 temp dirs (W4's gate), and every worker on the host running jobs as
+ * `nobody` kills all of nobody's processes after each job, so two benches or
+ * test runs at once would kill each other's jobs.
+ */
 export function startWorkers(remote, n, platform = PLATFORM, workdir) {
-  return Array.from({ length: n }, () => spawnProgram('builder-worker', [platform, '--remote', remote, '--loop', ...(workdir ? ['--workdir', workdir] : [])]));
+  const asRoot = process.getuid?.() === 0 ? ['--job-user', 'root'] : [];
+  return Array.from({ length: n }, () => spawnProgram('builder-worker', [platform, '--remote', remote, '--loop', ...asRoot, ...(workdir ? ['--workdir', workdir] : [])]));
 }
 
 /** Runs builder-client to completion: exit code, output and wall time in ms. */

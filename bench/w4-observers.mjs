@@ -5,7 +5,7 @@
 // before the lines flow; the time runs from opening the gate to the result
 // being stored.
 import { existsSync, readFileSync, statSync, openSync, closeSync } from 'node:fs';
-import { join, now, rawClient, resultOf, row, runningId, spawnProgram, startServer, startWorkers, stop, tempDir, waitFor, writeFileSync, writeJobFiles } from './lib.mjs';
+import { cpuTicks, join, now, rawClient, resultOf, row, runningId, spawnProgram, startServer, startWorkers, stop, tempDir, waitFor, writeFileSync, writeJobFiles } from './lib.mjs';
 
 async function once(lines, observers, tag) {
   const dir = tempDir();
@@ -32,16 +32,19 @@ async function once(lines, observers, tag) {
     await new Promise((r) => raw.once('data', () => (raw.pause(), r())));
     await waitFor('observers attached', () => outs.every((f) => existsSync(f) && statSync(f).size > 0), 30_000);
   }
+  const cpu0 = [server, worker].map((p) => cpuTicks(p.pid));
   const t0 = now();
   writeFileSync(gate, '');
   const found = await waitFor('the chatty result', () => resultOf(spool, `${tag}0`), 600_000, 10);
   const ms = now() - t0;
+  // CPU (clock ticks, 10 ms) the server and the worker spent from the gate to the result.
+  const [serverCpu, workerCpu] = [server, worker].map((p, i) => (cpuTicks(p.pid) - cpu0[i]) * 10);
   await Promise.all(procs.map((p) => p.exited));
   const short = outs.filter((f) => readFileSync(f, 'utf8').split('\n').length - 1 < lines + 1).length;
   raw?.destroy();
   await Promise.all([worker, server].map((p) => stop(p)));
   if (found.result.console_lines !== lines + 1) throw new Error(`the run stored ${found.result.console_lines} lines, not ${lines + 1}`);
-  return { ms, short };
+  return { ms, short, serverCpu, workerCpu };
 }
 
 /** Runs W4 and returns its table rows. */
@@ -56,7 +59,12 @@ export async function run({ quick }) {
       baselineLabel: 'the same run with no observer',
       goal: '< 1.1x',
       met: (_v, r) => r < 1.1,
-      note: watched.short ? `${watched.short} observers got fewer lines` : '',
+      note: [
+        `server CPU ${watched.serverCpu} ms (alone ${alone.serverCpu}), worker ${watched.workerCpu} ms (alone ${alone.workerCpu})`,
+        watched.short ? `${watched.short} observers got fewer lines` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
     }),
     row('W4', `${label}, no observer: lines/s`, lines / (alone.ms / 1000), 'lines/s'),
   ];

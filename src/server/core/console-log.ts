@@ -38,6 +38,11 @@ export class ConsoleLog extends EventEmitter {
     this.setMaxListeners(0);
   }
 
+  /** Bytes of the file on disk (whole lines, all written): a follower at this offset has nothing to read yet. */
+  get written(): number {
+    return this.offset;
+  }
+
   /** Opens the file for appending (it may already hold lines after a restart). */
   async open(): Promise<void> {
     this.fd = await fs.open(this.path, 'a', 0o600);

@@ -3,10 +3,9 @@ import type { Outcome } from '../../protocol/types.js';
 import type { ConsoleLine } from '../../spool/records.js';
 import type { Run } from './run-phase.js';
 import type { ServerState } from './state.js';
+import { acquireConsoleBlocks, releaseConsoleBlocks, type ConsoleBlock } from './console-blocks.js';
 
 const CHUNK = 64 * 1024;
-/** What a follower reads at once: fewer, bigger reads and writes for an observer that is behind. */
-const BLOCK = 256 * 1024;
 
 /**
  * Where a run's console is: the live run (still growing) or a stored
@@ -110,9 +109,9 @@ export function followConsole(
     state,
     runId,
     from,
-    async (first, block) => {
-      const lines = block.toString('utf8').split('\n').filter((l) => l !== '');
-      for (let i = 0; i < lines.length; i++) if (first + i >= from) await sink(first + i, JSON.parse(lines[i]!) as ConsoleLine);
+    async (b) => {
+      const lines = b.raw.toString('utf8').split('\n').filter((l) => l !== '');
+      for (let i = 0; i < lines.length; i++) if (b.first + i >= from) await sink(b.first + i, JSON.parse(lines[i]!) as ConsoleLine);
     },
     signal,
   );
@@ -120,16 +119,17 @@ export function followConsole(
 
 /**
  * followConsole by the block: `sink` gets a chunk's worth of whole stored
- * lines at once, as bytes (see ConsoleReader.readBlock), so a fast reader
- * pays one call, and one socket write, per chunk. Blocks wholly before line
- * `from` are skipped; the first block given may start before it (the sink
- * skips those lines).
+ * lines at once (see ConsoleBlocks), so a fast reader pays one call, and one
+ * socket write, per chunk, and followers in step share each read and its
+ * encoding (ConsoleBlock.output). Blocks wholly before line `from` are
+ * skipped; the first block given may start before it (the sink skips those
+ * lines).
  */
 export async function followConsoleBlocks(
   state: ServerState,
   runId: string,
   from: number,
-  sink: (first: number, block: Buffer, count: number) => Promise<void>,
+  sink: (block: ConsoleBlock) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<{ outcome: Outcome | null } | null> {
   const where = locateConsole(state, runId);
@@ -156,13 +156,23 @@ export async function followConsoleBlocks(
       })
     : () => undefined;
   signal?.addEventListener('abort', poke);
-  const reader = new ConsoleReader(where.path);
+  const blocks = acquireConsoleBlocks(state, runId, where.path);
   try {
+    // Where this follower is: a byte offset at a line boundary, and the number of the line there.
+    let offset = 0;
+    let line = 0;
     for (;;) {
       if (signal?.aborted) return { outcome: null };
       const endedBeforeRead = ended;
-      const got = await reader.readBlock((first, block, count) => (first + count <= from ? undefined : sink(first, block, count)), BLOCK);
-      if (got > 0) continue;
+      // A live console tells how much is on disk: nothing new, no read (and a small block, a small read).
+      const written = ended ? null : (live?.console?.written ?? null);
+      const block = written !== null && offset >= written ? null : await blocks.blockAt(offset, line, written === null ? undefined : written - offset);
+      if (block) {
+        offset = block.next;
+        line = block.first + block.count;
+        if (line > from) await sink(block);
+        continue;
+      }
       if (endedBeforeRead) break;
       await new Promise<void>((r) => {
         wake = r;
@@ -173,7 +183,7 @@ export async function followConsoleBlocks(
     if (!outcome && stored) outcome = (await state.spool.readResult(stored, runId))?.outcome ?? null;
     return { outcome };
   } finally {
-    await reader.close();
+    await releaseConsoleBlocks(state, blocks);
     offOutput();
     offEnded();
     signal?.removeEventListener('abort', poke);

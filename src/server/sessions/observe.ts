@@ -1,7 +1,6 @@
 import type { Connection } from '../../protocol/connection.js';
 import type { ServerState } from '../core/state.js';
 import { followConsoleBlocks } from '../core/follow-console.js';
-import { outputBlock } from '../core/output-lines.js';
 import { log } from '../../shared/log.js';
 
 /** Whether a write drained within `ms`; rejects when it failed (the connection is gone). */
@@ -35,10 +34,11 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
     state,
     runId,
     from,
-    async (first, block, count) => {
-      // A block the observer leaves unread for --client-idle-timeout ends its stream: it holds at most one block meanwhile.
-      if (!(await sentWithin(conn.sendBytes(outputBlock(runId, first, block, count, from)), idleMs))) {
-        stalledAt = Math.max(first, from);
+    async (block) => {
+      // A block the observer leaves unread for --client-idle-timeout ends its stream: meanwhile it holds only the block it
+      // was given (shared with the other observers) and reads nothing more.
+      if (!(await sentWithin(conn.sendBytes(block.output(from)), idleMs))) {
+        stalledAt = Math.max(block.first, from);
         abort.abort();
       }
     },
