@@ -23,3 +23,12 @@ test('spliced output lines decode to exactly what parse and stringify gave, for 
   const later = outputBlock(RUN, 10, block, 5, 13).toString('utf8').trim().split('\n').map((l) => decodeServerMessage(l));
   assert.deepEqual(later.map((m) => (m.type === 'output' ? m.n : -1)), [13, 14], 'lines before `from` are left out');
 });
+
+test('spliced output lines carry their numbers across a digit rollover, and long lines whole', () => {
+  const lines = [{ t: 1, line: 'short' }, { t: 2, line: 'x'.repeat(300) + ' é' }, { t: 3, line: '' }, { t: 4, line: 'y'.repeat(127) }];
+  const block = Buffer.from(lines.map((c) => JSON.stringify(c)).join('\n') + '\n');
+  for (const first of [0, 8, 9_999_998, 2 ** 40]) {
+    const msgs = outputBlock(RUN, first, block, 4).toString('utf8').trim().split('\n').map((l) => decodeServerMessage(l));
+    assert.deepEqual(msgs, lines.map((c, i) => ({ type: 'output', run_id: RUN, n: first + i, t: c.t, line: c.line })));
+  }
+});
