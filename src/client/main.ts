@@ -6,53 +6,42 @@ import { readTransportFlags, CLIENT_TRANSPORT_FLAGS, transportHelp } from '../pr
 import { versionLine } from '../shared/version.js';
 import type { Command } from './command.js';
 import { DEFAULT_WAIT_S } from './request.js';
-import { cancel } from './commands/cancel.js';
-import { compare } from './commands/compare.js';
-import { dropPlatform } from './commands/drop-platform.js';
-import { execute } from './commands/execute.js';
-import { fetch } from './commands/fetch.js';
-import { info } from './commands/info.js';
-import { observeLatest } from './commands/observe-latest.js';
-import { inspect } from './commands/inspect.js';
-import { observe } from './commands/observe.js';
-import { orbBuild } from './commands/orb-build.js';
-import { pause } from './commands/pause.js';
-import { reschedule } from './commands/reschedule.js';
-import { results } from './commands/results.js';
-import { resume } from './commands/resume.js';
-import { schedule } from './commands/schedule.js';
-import { undropPlatform } from './commands/undrop-platform.js';
-import { unschedule } from './commands/unschedule.js';
 
-/** Every command, by the name typed on the command line. */
-const COMMANDS: Command[] = [
-  schedule,
-  orbBuild,
-  unschedule,
-  reschedule,
-  execute,
-  info,
-  observe,
-  observeLatest,
-  cancel,
-  pause,
-  resume,
-  dropPlatform,
-  undropPlatform,
-  results,
-  fetch,
-  compare,
-  inspect,
-];
+/**
+ * Every command, by the name typed on the command line, loaded only when it
+ * runs: a call loads its own command's modules (and node:crypto, node:os,
+ * streams only if that command uses them), not every command's; esbuild
+ * turns these import() calls into lazily initialised parts of the one bundle.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  schedule: async () => (await import('./commands/schedule.js')).schedule,
+  'orb-build': async () => (await import('./commands/orb-build.js')).orbBuild,
+  unschedule: async () => (await import('./commands/unschedule.js')).unschedule,
+  reschedule: async () => (await import('./commands/reschedule.js')).reschedule,
+  execute: async () => (await import('./commands/execute.js')).execute,
+  info: async () => (await import('./commands/info.js')).info,
+  observe: async () => (await import('./commands/observe.js')).observe,
+  'observe-latest': async () => (await import('./commands/observe-latest.js')).observeLatest,
+  cancel: async () => (await import('./commands/cancel.js')).cancel,
+  pause: async () => (await import('./commands/pause.js')).pause,
+  resume: async () => (await import('./commands/resume.js')).resume,
+  'drop-platform': async () => (await import('./commands/drop-platform.js')).dropPlatform,
+  'undrop-platform': async () => (await import('./commands/undrop-platform.js')).undropPlatform,
+  results: async () => (await import('./commands/results.js')).results,
+  fetch: async () => (await import('./commands/fetch.js')).fetch,
+  compare: async () => (await import('./commands/compare.js')).compare,
+  inspect: async () => (await import('./commands/inspect.js')).inspect,
+};
 const GLOBAL = ['remote', 'r', 'json', 'verbose', 'help', 'h', 'version', 'reply-timeout', ...CLIENT_TRANSPORT_FLAGS];
 const GLOBAL_VALUES = ['remote', 'reply-timeout', ...CLIENT_TRANSPORT_FLAGS];
 const ALIAS = { r: 'remote', h: 'help' };
 
-function help(): string {
+async function help(): Promise<string> {
+  const all = await Promise.all(Object.values(COMMANDS).map((load) => load()));
   return `usage: builder-client [--remote HOST:PORT] [--json] [--reply-timeout S] COMMAND [ARGS]
 
 commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
+${all.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n')}
 
 options:
   -r, --remote HOST:PORT  the server (default $BUILDER_REMOTE, else 127.0.0.1:1234)
@@ -75,7 +64,7 @@ void runMain(async (argv) => {
   const globalBooleans = ['json', 'verbose', 'help', 'version'];
   // (mri changes the alias and list objects it is given: it gets copies.)
   const name = mri(argv, { alias: { ...ALIAS }, boolean: [...globalBooleans], string: [...GLOBAL_VALUES] })._[0];
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = typeof name === 'string' && Object.hasOwn(COMMANDS, name) ? await COMMANDS[name]!() : undefined;
   const booleans = [...globalBooleans, ...(cmd?.booleans ?? [])];
   const values = [...GLOBAL_VALUES, ...(cmd?.flags ?? []).filter((f) => !booleans.includes(f))];
   const program = cmd ? `builder-client ${cmd.name}` : 'builder-client';
@@ -85,7 +74,7 @@ void runMain(async (argv) => {
   // Unknown options first: a mistyped one (--jsno info) may have taken the command as its value.
   checkFlags(program, args, [...GLOBAL, ...(cmd?.flags ?? [])]);
   if (name === undefined) {
-    if (args.help) return void console.log(help());
+    if (args.help) return void console.log(await help());
     usageError('missing COMMAND (see builder-client --help)');
   }
   if (!cmd) usageError(`unknown command "${name}" (see builder-client --help)`);

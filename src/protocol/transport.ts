@@ -1,5 +1,5 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { BuilderError, reason } from '../shared/errors.js';
 
 /** How to reach the server besides HOST:PORT: TLS, a Unix socket, a credential. */
@@ -24,12 +24,14 @@ export function describeTarget(host: string, port: number, t: TransportOptions):
  */
 export async function connectSocket(host: string, port: number, t: TransportOptions, signal?: AbortSignal): Promise<net.Socket> {
   const where = describeTarget(host, port, t);
+  // why load it here: node:tls (and crypto under it) costs a client ~15 ms of start-up that plain TCP does not need.
+  const tls = t.tls && !t.socketPath ? await import('node:tls') : null;
   try {
     return await new Promise<net.Socket>((resolve, reject) => {
       let s: net.Socket;
       if (t.socketPath) s = net.connect({ path: t.socketPath }, () => done());
-      else if (t.tls) {
-        const opts: tls.ConnectionOptions = { host, port, ca: t.tls.ca, minVersion: 'TLSv1.2' };
+      else if (t.tls && tls) {
+        const opts: ConnectionOptions = { host, port, ca: t.tls.ca, minVersion: 'TLSv1.2' };
         // SNI takes host names only; an IP is still checked against the certificate's IP entries.
         if (!net.isIP(host)) opts.servername = host;
         if (t.tls.cert) opts.cert = t.tls.cert;
