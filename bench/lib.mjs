@@ -305,13 +305,6 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Median wall time of `runs` runs of a bare `node -e` hello-world: the floor of any Node program's start-up. */
-export async function helloWorldMs(runs = 30) {
-  const ms = [];
-  for (let i = 0; i < runs; i++) ms.push(await timed(process.execPath, ['-e', 'console.log(1)']));
-  return median(ms);
-}
-
 /**
  * One line of the table. `better` says which way is good: 'lower' (times,
  * memory) or 'higher' (rates). `ratio` is value / baseline; `goal` a text
