@@ -1,8 +1,9 @@
 // W6 restart under load: 1,000 short jobs through 2 looping workers while
 // the server is killed with SIGKILL 5 times (at 1/6 ... 5/6 of the stored
 // results) and restarted on the same spool and port. Lost: jobs without an
-// `exited 0` result at the end (must be 0). Run twice: jobs whose script
-// ran more than once (each run appends its name to a log outside the spool).
+// `exited 0` result at the end (must be 0). Started twice: jobs whose script
+// ran more than once (each run appends its name to a log outside the spool),
+// split by why, from the results their earlier attempts left.
 import { readFileSync } from 'node:fs';
 import { join, now, resultJobCount, row, startServer, startWorkers, stop, storedResults, tempDir, waitFor, writeJobFiles } from './lib.mjs';
 
@@ -43,12 +44,35 @@ export async function run({ quick }) {
   await Promise.all([...workers, server].map((p) => stop(p)));
   const runs = new Map();
   for (const name of readFileSync(ran, 'utf8').split('\n').filter(Boolean)) runs.set(name, (runs.get(name) ?? 0) + 1);
+  const stored = storedResults(spool);
   const twice = [...runs.values()].filter((c) => c > 1).length;
+  // Why a job started more than once, from the results of its earlier attempts: a run the server
+  // held at restart that no worker resumed in time ("the server restarted; it did not come back"),
+  // a run whose worker's connection dropped while the server was up ("worker lost"), or no result
+  // saying why (the server dropped the attempt without a record).
+  const why = { workerLost: 0, serverDropped: 0, other: 0, noRecord: 0 };
+  const otherMessages = new Set();
+  for (const [name, count] of runs) {
+    if (count < 2) continue;
+    const failed = (stored.get(name) ?? []).filter((r) => r.outcome.kind === 'failed').map((r) => r.outcome.message);
+    if (failed.some((m) => /server restarted/.test(m))) why.serverDropped++;
+    else if (failed.some((m) => /^worker lost/.test(m))) why.workerLost++;
+    else if (failed.length > 0) (why.other++, otherMessages.add(failed[0]));
+    else why.noRecord++;
+  }
   let interrupted = 0;
-  for (const list of storedResults(spool).values()) interrupted += list.filter((r) => r.outcome.kind === 'failed').length;
+  for (const list of stored.values()) interrupted += list.filter((r) => r.outcome.kind === 'failed').length;
   return [
     row('W6', `${n} jobs, ${KILLS} SIGKILLs: jobs lost`, lost, 'jobs', { goal: '0', met: (v) => v === 0 }),
-    row('W6', `${n} jobs, ${KILLS} SIGKILLs: jobs run twice`, twice, 'jobs', { note: `${interrupted} interrupted results stored` }),
+    row('W6', `${n} jobs, ${KILLS} SIGKILLs: jobs started twice`, twice, 'jobs', {
+      note: [
+        `worker lost ${why.workerLost}, server dropped ${why.serverDropped} (held at restart, not resumed in time), no record ${why.noRecord}`,
+        why.other ? `other ${why.other} (${[...otherMessages].slice(0, 2).join(' | ')})` : '',
+        `${interrupted} interrupted results stored`,
+      ]
+        .filter(Boolean)
+        .join('; '),
+    }),
     row('W6', `${n} jobs, ${KILLS} SIGKILLs: total time`, total, 'ms', { note: `restart to listening: ${restartsMs.map((m) => m.toFixed(0)).join(', ')} ms` }),
   ];
 }
