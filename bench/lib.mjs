@@ -3,7 +3,7 @@
 // polling, memory from /proc, baselines, and the result rows every workload
 // returns. Plain Node, no dependencies.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,14 +38,14 @@ export function spawnProgram(name, args, opts = {}) {
   const child = spawn(cmd, argv, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', BUILDER_REMOTE: '', ...opts.env },
-    stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
+    stdio: ['ignore', opts.stdout ?? 'pipe', opts.stderr ?? 'pipe'],
   });
   let out = '';
   let err = '';
   // why cap: a server logs a few lines per job; the bench keeps only the tail.
   const keep = (s, d) => (s.length > 200_000 ? s.slice(-100_000) : s) + d;
   child.stdout?.on('data', (d) => (out = keep(out, d)));
-  child.stderr.on('data', (d) => (err = keep(err, d)));
+  child.stderr?.on('data', (d) => (err = keep(err, d)));
   const p = { child, pid: child.pid, out: () => out, err: () => err, exited: null };
   p.exited = new Promise((r) =>
     child.once('close', (code, signal) => {
@@ -102,9 +102,15 @@ export async function startServer(dir, { port = 0, args = [], nodeArgs = [], tim
  * `nobody` kills all of nobody's processes after each job, so two benches or
  * test runs at once would kill each other's jobs.
  */
-export function startWorkers(remote, n, platform = PLATFORM, workdir) {
+export function startWorkers(remote, n, platform = PLATFORM, workdir, { logTo } = {}) {
   const asRoot = process.getuid?.() === 0 ? ['--job-user', 'root'] : [];
-  return Array.from({ length: n }, () => spawnProgram('builder-worker', [platform, '--remote', remote, '--loop', ...asRoot, ...(workdir ? ['--workdir', workdir] : [])]));
+  return Array.from({ length: n }, (_, i) => {
+    // logTo: each worker's whole log goes to LOGTO-<i>.log (err() then has nothing), for a count over every line.
+    const fd = logTo ? openSync(`${logTo}-${i}.log`, 'w') : undefined;
+    const p = spawnProgram('builder-worker', [platform, '--remote', remote, '--loop', ...asRoot, ...(workdir ? ['--workdir', workdir] : [])], { stderr: fd });
+    if (fd !== undefined) closeSync(fd);
+    return p;
+  });
 }
 
 /** Runs builder-client to completion: exit code, output and wall time in ms. */

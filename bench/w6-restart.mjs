@@ -24,7 +24,8 @@ export async function run({ quick }) {
   const t0 = now();
   let server = await startServer(spool);
   const port = server.port;
-  const workers = startWorkers(server.remote, 2);
+  const workerLog = join(dir, 'worker');
+  const workers = startWorkers(server.remote, 2, undefined, undefined, { logTo: workerLog });
   // A short job that leaves a trace of every execution (O_APPEND lines are atomic).
   writeJobFiles(spool, n, `echo "$BUILDER_JOB" >> ${ran}\n`);
   const restartsMs = [];
@@ -50,13 +51,20 @@ export async function run({ quick }) {
   // held at restart that no worker resumed in time ("the server restarted; it did not come back"),
   // a run whose worker's connection dropped while the server was up ("worker lost"), or no result
   // saying why (the server dropped the attempt without a record).
-  const why = { workerLost: 0, serverDropped: 0, other: 0, noRecord: 0 };
+  const why = { workerLost: 0, serverDropped: 0, finishedUnheard: 0, other: 0, noRecord: 0 };
+  const ended = new Set();
+  for (let i = 0; i < workers.length; i++)
+    for (const m of readFileSync(`${workerLog}-${i}.log`, 'utf8').matchAll(/\[([0-9a-f-]{36})\] [^ ]+: (exited|failed|signalled|cancelled)/g)) ended.add(m[1]);
   const otherMessages = new Set();
   for (const [name, count] of runs) {
     if (count < 2) continue;
     const failed = (stored.get(name) ?? []).filter((r) => r.outcome.kind === 'failed').map((r) => r.outcome.message);
-    if (failed.some((m) => /server restarted/.test(m))) why.serverDropped++;
-    else if (failed.some((m) => /^worker lost/.test(m))) why.workerLost++;
+    const dropped = (stored.get(name) ?? []).filter((r) => r.outcome.kind === 'failed' && /server restarted/.test(r.outcome.message));
+    if (dropped.length > 0) {
+      why.serverDropped++;
+      // The worker logs `[RUN-ID] NAME: OUTCOME` when its run ends: it had finished, and its report died with the server.
+      if (dropped.some((r) => ended.has(r.run_id))) why.finishedUnheard++;
+    } else if (failed.some((m) => /^worker lost/.test(m))) why.workerLost++;
     else if (failed.length > 0) (why.other++, otherMessages.add(failed[0]));
     else why.noRecord++;
   }
@@ -66,7 +74,7 @@ export async function run({ quick }) {
     row('W6', `${n} jobs, ${KILLS} SIGKILLs: jobs lost`, lost, 'jobs', { goal: '0', met: (v) => v === 0 }),
     row('W6', `${n} jobs, ${KILLS} SIGKILLs: jobs started twice`, twice, 'jobs', {
       note: [
-        `worker lost ${why.workerLost}, server dropped ${why.serverDropped} (held at restart, not resumed in time), no record ${why.noRecord}`,
+        `worker lost ${why.workerLost}, server dropped ${why.serverDropped} (held at restart, not resumed in time; ${why.finishedUnheard} of them had ended on their worker, the report lost with the server), no record ${why.noRecord}`,
         why.other ? `other ${why.other} (${[...otherMessages].slice(0, 2).join(' | ')})` : '',
         `${interrupted} interrupted results stored`,
       ]
