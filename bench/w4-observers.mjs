@@ -50,9 +50,9 @@ async function once(lines, observers, tag) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /**
- * Runs W4 and returns its table rows. The two runs alternate, 3 times each,
- * and the medians are compared: on a shared 2-core host one pair alone can
- * move by 2x from one second to the next.
+ * Runs W4 and returns its table rows. The two runs alternate, 3 pairs, and
+ * the pair with the median ratio is the figure: on a shared 2-core host one
+ * pair alone can move by 2x from one second to the next.
  */
 export async function run({ quick }) {
   const lines = quick ? 50_000 : 200_000;
@@ -62,14 +62,16 @@ export async function run({ quick }) {
     alone.push(await once(lines, 0, `alone${i}-`));
     watched.push(await once(lines, 10, `watched${i}-`));
   }
-  const ms = (runs) => median(runs.map((r) => r.ms));
+  // The figure is the pair with the median ratio: each pair was measured moments apart.
+  const pairs = alone.map((a, i) => ({ a, w: watched[i], r: watched[i].ms / a.ms })).sort((x, y) => x.r - y.r);
+  const mid = pairs[pairs.length >> 1];
   const cpu = (runs, k) => median(runs.map((r) => r[k]));
   const short = watched.reduce((n, r) => n + r.short, 0);
   const label = `${lines / 1000}k lines`;
   return [
-    row('W4', `${label}, 10 observers (1 never reads): gate -> stored, median of 3`, ms(watched), 'ms', {
-      baseline: ms(alone),
-      baselineLabel: 'the same run with no observer (median of 3, alternating)',
+    row('W4', `${label}, 10 observers (1 never reads): gate -> stored (median of 3 pairs)`, mid.w.ms, 'ms', {
+      baseline: mid.a.ms,
+      baselineLabel: 'the same run with no observer, just before',
       goal: '< 1.1x',
       met: (_v, r) => r < 1.1,
       note: [
@@ -80,6 +82,6 @@ export async function run({ quick }) {
         .filter(Boolean)
         .join('; '),
     }),
-    row('W4', `${label}, no observer: lines/s`, lines / (ms(alone) / 1000), 'lines/s'),
+    row('W4', `${label}, no observer: lines/s`, lines / (median(alone.map((r) => r.ms)) / 1000), 'lines/s'),
   ];
 }
