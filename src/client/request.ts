@@ -55,9 +55,9 @@ export async function open(remote: ClientRemote, msg: ClientMessage, opts: { wor
   const deadline = { stop: () => clearInterval(timer), expired: () => expired, remote };
   try {
     // The credential (--token-file or $BUILDER_TOKEN) travels in `remote`: dial puts it in the hello.
-    conn = (await dial(remote, { role: 'client' }, { maxLine: CLIENT_MAX_LINE, signal: ac.signal })).conn;
+    // The command rides with the hello (dial's `then`): one round trip, not two.
+    conn = (await dial(remote, { role: 'client' }, { maxLine: CLIENT_MAX_LINE, signal: ac.signal, then: msg })).conn;
     quietSince = Date.now();
-    await conn.send(msg);
     sent = true;
   } catch (e) {
     deadline.stop();

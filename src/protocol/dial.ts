@@ -23,11 +23,11 @@ export function parseRemote(text: string): Remote {
 /** A hello without its type and version (dial adds them). */
 export type HelloBody = Hello extends infer H ? (H extends unknown ? Omit<H, 'type' | 'version'> : never) : never;
 
-/** Connects, sends the hello and waits for the welcome; fails with a one-line, actionable error. */
+/** Connects, sends the hello (and `then`, a first message, with it) and waits for the welcome; fails with a one-line, actionable error. */
 export async function dial(
   remote: Remote,
   hello: HelloBody,
-  opts: { maxLine?: number; signal?: AbortSignal } = {},
+  opts: { maxLine?: number; signal?: AbortSignal; then?: object } = {},
 ): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
   const where = describeTarget(remote.host, remote.port, remote);
   const socket = await connectSocket(remote.host, remote.port, remote, opts.signal);
@@ -36,14 +36,17 @@ export async function dial(
   const abort = () => conn.destroy();
   opts.signal?.addEventListener('abort', abort, { once: true });
   try {
-    return await handshake(conn, remote, hello, where);
+    return await handshake(conn, remote, hello, where, opts.then);
   } finally {
     opts.signal?.removeEventListener('abort', abort);
   }
 }
 
-async function handshake(conn: Connection, remote: Remote, hello: HelloBody, where: string): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
-  await conn.send({ type: 'hello', version: PROTOCOL_VERSION, ...(remote.token ? { token: remote.token } : {}), ...hello });
+async function handshake(conn: Connection, remote: Remote, hello: HelloBody, where: string, then?: object): Promise<{ conn: Connection; welcome: ServerMessage & { type: 'welcome' } }> {
+  const helloMsg = { type: 'hello', version: PROTOCOL_VERSION, ...(remote.token ? { token: remote.token } : {}), ...hello };
+  // `then` goes in the same write as the hello: the server reads it once it welcomed us (a refused hello
+  // closes the connection unread), so a one-command client waits one round trip less.
+  await (then ? conn.sendBatch([helloMsg, then]) : conn.send(helloMsg));
   let first: ServerMessage;
   try {
     first = decodeServerMessage(await conn.readLine());
