@@ -327,6 +327,11 @@ export class Spool {
     await this.unlink(this.path('running', runId, 'job.json'));
   }
 
+  /** Forgets the run record of a run that never began (its job goes back to the queue): job.json alone is requeued at start. */
+  async dropRunRecord(runId: string): Promise<void> {
+    await this.unlink(this.path('running', runId, 'run.json'));
+  }
+
   /** Removes a running directory that never started (no run record). */
   async removeRunning(runId: string): Promise<void> {
     await fs.rm(this.path('running', runId), { recursive: true, force: true });
