@@ -1,15 +1,15 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { syncDirShared } from './dir-sync.js';
 
-/** fsyncs a directory so that a rename into it survives a power cut. */
-export async function syncDir(dir: string): Promise<void> {
-  const fd = await fs.open(dir, 'r');
-  try {
-    await fd.sync();
-  } finally {
-    await fd.close();
-  }
+/**
+ * fsyncs a directory so that a rename into it (or out of it) survives a power
+ * cut; callers around the same moment share one fsync (dir-sync.ts: group
+ * commit), each resolving only after an fsync that began after its call.
+ */
+export function syncDir(dir: string): Promise<void> {
+  return syncDirShared(dir);
 }
 
 let writeObserver: ((seconds: number) => void) | null = null;

@@ -27,6 +27,8 @@ const SUBDIRS = ['tmp', 'schedule', 'queue', 'running', 'results', 'platforms', 
  */
 export class Spool {
   private readonly unsettled = new Set<string>();
+  /** results/<name>/ directories this process made or found (see ensureJobDir). */
+  private readonly jobDirs = new Map<string, Promise<void>>();
   /** Told of a hand-edited record that failed to parse while still fresh, and when to read it again (ms). */
   onSettling: ((rel: string, afterMs: number) => void) | null = null;
 
@@ -217,13 +219,27 @@ export class Spool {
    * then the run record is written beside it.
    */
   async claim(platform: string, file: string, runRecord: (item: QueueItem) => RunRecord): Promise<RunRecord | null> {
-    const item = await this.readQueued(platform, file);
+    // One read: the record, and whether its text names its platform (a hand-dropped file may not).
+    let named = true;
+    const item = await this.readRecord(
+      `queue/${platform}/${file}`,
+      (text, what) => {
+        const parsed = parseQueueItem(text, what, platform);
+        named = (JSON.parse(text) as { job?: { platform?: unknown } }).job?.platform === platform;
+        return parsed;
+      },
+      true,
+    );
     if (!item) return null;
     // A hand-dropped file may lack job.platform (its directory gives it): write it in, so that
     // running/<id>/job.json alone (a crash before run.json) still says where to requeue it.
-    if (!(await this.namesPlatform(platform, file))) await this.write(['queue', platform, file], item);
+    if (!named) await this.write(['queue', platform, file], item);
     const record = runRecord(item);
     const runDir = this.path('running', record.run_id);
+    // Work done ahead: the job's results/ directory, needed only when the run is stored (its
+    // creation and the fsync of results/ are off the store's path, and overlap this claim).
+    const jobDir = this.ensureJobDir(record.job.name);
+    jobDir.catch(() => undefined);
     await fs.mkdir(runDir);
     // The new directory must survive a power cut before the job moves into it.
     await syncDir(this.path('running'));
@@ -262,13 +278,21 @@ export class Spool {
     return record;
   }
 
-  private async namesPlatform(platform: string, file: string): Promise<boolean> {
-    try {
-      const o = JSON.parse(await fs.readFile(this.path('queue', platform, file), 'utf8')) as { job?: { platform?: unknown } };
-      return o.job?.platform === platform;
-    } catch {
-      return true; // gone meanwhile: the claim's rename finds out
+  /**
+   * Creates results/<name>/ (durably: results/ is fsynced when it was
+   * created) once per job name and process; later calls share the first.
+   * A failure is forgotten, so the next call tries again.
+   */
+  private ensureJobDir(name: string): Promise<void> {
+    let p = this.jobDirs.get(name);
+    if (!p) {
+      p = (async () => {
+        if (await fs.mkdir(this.path('results', name), { recursive: true })) await syncDir(this.path('results'));
+      })();
+      this.jobDirs.set(name, p);
+      p.catch(() => this.jobDirs.delete(name));
     }
+    return p;
   }
 
   // --- running/<run-id>/
@@ -363,9 +387,18 @@ export class Spool {
   /** Moves a run directory that already holds its result.json into results/. */
   async completeFinish(result: ResultRecord): Promise<string> {
     const jobDir = this.path('results', result.job.name);
-    if (await fs.mkdir(jobDir, { recursive: true })) await syncDir(this.path('results'));
+    // Usually made at the claim already (ensureJobDir): then no syscall here.
+    await this.ensureJobDir(result.job.name);
     const to = join(jobDir, result.run_id);
-    await fs.rename(this.path('running', result.run_id), to);
+    try {
+      await fs.rename(this.path('running', result.run_id), to);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await fs.access(this.path('running', result.run_id)).then(() => true, () => false))) throw e;
+      // results/<name>/ was removed by hand since this process made it: made again, and the rename retried.
+      this.jobDirs.delete(result.job.name);
+      await this.ensureJobDir(result.job.name);
+      await fs.rename(this.path('running', result.run_id), to);
+    }
     // Crash safety: the rename is atomic; the two directory fsyncs only make it
     // durable before we report the run stored, and do not depend on each other.
     await Promise.all([syncDir(jobDir), syncDir(this.path('running'))]);
