@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { closeSync, fsync, openSync } from 'node:fs';
 
 // Group commit of directory fsyncs: every caller of `syncDirShared` has just
 // made a change in the directory (a rename into it, a rename out, an unlink,
@@ -6,13 +6,13 @@ import { promises as fs } from 'node:fs';
 // directory makes durable every change made in it before the fsync began, so
 // callers whose change came before the same fsync may share it:
 //
-//   - a caller joins the directory's next fsync while that one has not begun
-//     (callers of one event-loop turn, and those that come while the previous
-//     fsync of the same directory is still in flight);
-//   - an fsync begins only after the previous one of its directory ended,
-//     and after one event-loop turn, so the callers of that turn join it;
+//   - an fsync begins one event-loop turn after its first caller, and the
+//     callers of that turn (the renames of several claims and stores that
+//     happen together) join it;
 //   - a caller that comes once an fsync has begun never counts on it (its
-//     change may be later than the fsync): it gets the next one.
+//     change may be later than the fsync): it starts the next one at once,
+//     beside the one in flight (waiting for it first would only add to the
+//     latency, which is what the spool's throughput is made of).
 //
 // Every caller's promise resolves only after an fsync that began after its
 // change has returned, and rejects when that fsync fails: nothing is
@@ -24,8 +24,6 @@ interface Group {
 
 /** The next fsync of each directory, not begun yet: callers join it. */
 const next = new Map<string, Group>();
-/** The fsync of each directory now in flight: the next one begins after it. */
-const inFlight = new Map<string, Promise<void>>();
 
 let fsyncs = 0;
 
@@ -34,13 +32,24 @@ export function dirSyncCount(): number {
   return fsyncs;
 }
 
+/**
+ * fsyncs an open file descriptor on the thread pool. The open and close
+ * around it are done on the main thread by the callers: on a local disk they
+ * take microseconds, while each trip through the thread pool costs a
+ * scheduling round (milliseconds on a loaded host), and the fsync is the one
+ * step that waits for the disk.
+ */
+export function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsync(fd, (e) => (e ? reject(e) : resolve())));
+}
+
 async function fsyncDir(dir: string): Promise<void> {
-  const fd = await fs.open(dir, 'r');
+  const fd = openSync(dir, 'r');
   try {
     fsyncs++;
-    await fd.sync();
+    await fsyncFd(fd);
   } finally {
-    await fd.close();
+    closeSync(fd);
   }
 }
 
@@ -48,20 +57,12 @@ async function fsyncDir(dir: string): Promise<void> {
 export function syncDirShared(dir: string): Promise<void> {
   const queued = next.get(dir);
   if (queued) return queued.done;
-  const before = inFlight.get(dir);
   const group = {} as Group;
   group.done = (async () => {
-    await before?.catch(() => undefined);
     await new Promise<void>((r) => setImmediate(r));
-    // From here on the fsync has begun for the callers who joined: later ones wait for the next.
+    // From here on the fsync has begun for the callers who joined: later ones start the next.
     next.delete(dir);
-    const p = fsyncDir(dir);
-    inFlight.set(dir, p);
-    try {
-      await p;
-    } finally {
-      if (inFlight.get(dir) === p) inFlight.delete(dir);
-    }
+    await fsyncDir(dir);
   })();
   next.set(dir, group);
   return group.done;

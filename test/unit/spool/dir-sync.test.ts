@@ -35,7 +35,7 @@ test('renames into one directory in one turn share one fsync, and every caller r
   assert.equal(readdirSync(dir).length, 5);
 });
 
-test('a caller that comes once an fsync has begun is not covered by it: it gets the next one, which begins after', async () => {
+test('a caller that comes once an fsync has begun is not covered by it: it gets an fsync of its own, begun after its call', async () => {
   const dir = fresh();
   const before = dirSyncCount();
   const first = tracked(dir);
@@ -44,7 +44,7 @@ test('a caller that comes once an fsync has begun is not covered by it: it gets 
   const late = tracked(dir);
   const joined = tracked(dir);
   await Promise.all([first.done, late.done, joined.done]);
-  assert.equal(first.atDone, before + 1);
+  assert.ok(first.atDone >= before + 1);
   assert.equal(late.atCall, before + 1, 'it came after the first fsync began');
   assert.equal(late.atDone, before + 2, 'it resolved after a second fsync');
   assert.equal(joined.atDone, before + 2, 'a caller of the same turn shares the second one');
