@@ -1,8 +1,9 @@
-import { mkdirSync, promises as fs, readFileSync, renameSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, promises as fs, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { openArtifactFile, type ArtifactWriter } from './artifact-file.js';
+import { fsyncFd } from './dir-sync.js';
 import { atomicWriteDone, placeSynced, recordText, renameDurable, syncDir, writeAtomic, writeSynced } from './atomic.js';
 import { parsePlatformRecord, parseQueueItem, parseResultRecord, parseRunRecord, parseScheduleEntry } from './parse.js';
 import { lockSpool, type SpoolLock } from './lock.js';
@@ -394,7 +395,7 @@ export class Spool {
     await this.ensureJobDir(result.job.name);
     const to = join(jobDir, result.run_id);
     try {
-      await fs.rename(this.path('running', result.run_id), to);
+      renameSync(this.path('running', result.run_id), to);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await fs.access(this.path('running', result.run_id)).then(() => true, () => false))) throw e;
       // results/<name>/ was removed by hand since this process made it: made again, and the rename retried.
@@ -482,10 +483,17 @@ async function syncTree(dir: string): Promise<void> {
 }
 
 async function syncFile(path: string): Promise<void> {
+  let fd: number;
   try {
-    const fd = await fs.open(path, 'r');
-    await fd.sync().finally(() => fd.close());
+    // Opened and closed on the main thread, fsynced on the thread pool (dir-sync.ts fsyncFd says why).
+    fd = openSync(path, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    await fsyncFd(fd);
+  } finally {
+    closeSync(fd);
   }
 }
