@@ -78,7 +78,14 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
   });
 }
 
-/** Claims one paired queue head for its worker and starts the run; a head gone meanwhile frees the worker again. */
+/**
+ * Claims one paired queue head for its worker and starts the run; a head gone
+ * meanwhile frees the worker again. Durability, also for a job sent ahead
+ * (pipelining): the job is sent only once spool.claim has resolved, that is
+ * after the last fsync of running/<id>, so no report of this run (let alone
+ * its result) can reach the server before its claim is durable; a crash
+ * before that leaves the job queued or in running/ (requeued at start).
+ */
 async function claimFor(state: ServerState, platform: string, head: Queued, worker: WorkerPeer): Promise<void> {
   let run = null as Run | null;
   let record;
