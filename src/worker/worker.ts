@@ -194,7 +194,8 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
     await Promise.race([a.exited, lost]);
     if (welcome.pipeline && takesAnother(opts) && !asked) {
       asked = true;
-      await conn.send({ type: 'job_requested' });
+      // Not awaited: it queues before the report's lines; a lost connection fails the report below.
+      conn.send({ type: 'job_requested' }).catch(() => undefined);
     }
     await a.report(conn, lost);
     carry.attempt = null;
