@@ -18,6 +18,8 @@ export interface WorkerOptions {
   token?: string;
   /** Aborted on SIGTERM/SIGINT: the current job's process group is killed and the worker exits. */
   stop?: AbortSignal;
+  /** Aborted on SIGHUP: the current job is finished and reported, no new one is taken, then runWorker returns. */
+  drain?: AbortSignal;
 }
 
 /**
@@ -44,14 +46,21 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     process.stderr.write(`builder-worker: ${why}stopping${job ? ` (killing ${job}; the server requeues it)` : ' (no job was running)'}\n`);
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
+  // Draining: done once nothing is carried (an idle worker at once; see serveOnce).
+  const drained = () => opts.drain?.aborted === true && !carry.attempt;
+  const onDrain = () => {
+    const job = carry.attempt?.job.name;
+    process.stderr.write(`builder-worker: ${String(opts.drain?.reason ?? 'drain')}: draining (${job ? `finishing ${job}, then exiting` : 'no job was running: exiting'}; no new job is taken)\n`);
+  };
+  opts.drain?.addEventListener('abort', onDrain, { once: true });
   try {
-    while (!opts.stop?.aborted) {
+    while (!opts.stop?.aborted && !drained()) {
       try {
         const ran = await serveOnce(opts, carry);
         backoff = 250;
         if (!opts.loop && ran) return;
       } catch (e) {
-        if (opts.stop?.aborted) return;
+        if (opts.stop?.aborted || drained()) return;
         // Retrying cannot fix these: say so once and exit (the service manager decides what next).
         if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted', 'run_gone'].includes(e.code)) throw e;
         if (!opts.loop && !carry.attempt) throw e;
@@ -61,12 +70,13 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
           throw new BuilderError('connection_lost', `${reason(e)}; the server was away past the timeout of ${held.job.name} (${held.job.timeout_s} s): it is killed here`);
         const cap = carry.attempt ? RESUME_BACKOFF_MAX_MS : 30_000;
         log('warn', `${reason(e)}; reconnecting in ${(Math.min(backoff, cap) / 1000).toFixed(1)} s${carry.attempt ? ` (${carry.attempt.job.name} goes on meanwhile)` : ''}`);
-        await sleep(Math.min(backoff, cap), opts.stop);
+        await sleep(Math.min(backoff, cap), carry.attempt ? opts.stop : anyOf(opts.stop, opts.drain));
         backoff = Math.min(backoff * 2, cap);
       }
     }
   } finally {
     opts.stop?.removeEventListener('abort', onStop);
+    opts.drain?.removeEventListener('abort', onDrain);
     // Stopped or giving up: a job nobody can report on is not left running.
     if (carry.attempt) await carry.attempt.discard('the worker is stopping');
   }
@@ -81,6 +91,11 @@ const RESUME_BACKOFF_MAX_MS = 2000;
 /** The job a worker holds across connections, until the server has its result. */
 interface Carry {
   attempt: Attempt | null;
+}
+
+function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length > 1 ? AbortSignal.any(present) : present[0];
 }
 
 function sleep(ms: number, stop?: AbortSignal): Promise<void> {
@@ -118,6 +133,9 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
     conn.destroy();
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
+  // Drained while idle (waiting for a job): hang up now. A job already read goes on and is resumed and reported first.
+  const onDrain = () => !carry.attempt && conn.destroy();
+  opts.drain?.addEventListener('abort', onDrain, { once: true });
   // Reads the server's lines for the whole connection: jobs, resume answers, cancels, heartbeats.
   const reader = (async () => {
     try {
@@ -179,7 +197,7 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
         ran = true;
       }
     }
-    while (opts.loop || !ran) {
+    while ((opts.loop || !ran) && !opts.drain?.aborted) {
       const got = await ask({ type: 'job_requested' });
       if (got instanceof Error) throw got;
       if (got.type !== 'job' || carry.attempt?.runId !== got.run_id) continue;
@@ -192,6 +210,7 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
     return ran;
   } finally {
     opts.stop?.removeEventListener('abort', onStop);
+    opts.drain?.removeEventListener('abort', onDrain);
     clearInterval(beat);
     conn.destroy();
     await reader;

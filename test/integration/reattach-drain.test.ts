@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+
+// Issue 14: an upgrade keeps builds running. The package's upgrade sends the
+// workers SIGHUP (systemctl reload): a worker finishes its job, reports it
+// with its artifacts, takes no new job and exits 75, which its supervisor
+// answers by starting it again (on the new binary).
+
+const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
+
+/** A job that notes its start and its end outside its work dir, prints 12 lines over 3 s and leaves one artifact. */
+function jobScript(out: string, name: string): string {
+  return `#!/bin/sh
+echo "${name} $$" >> ${out}/starts
+i=1
+while [ $i -le 12 ]; do
+  echo "line $i"
+  echo $i > ${out}/progress
+  i=$((i+1))
+  sleep 0.25
+done
+echo built > made.txt
+echo "${name}" >> ${out}/ends
+`;
+}
+
+test('SIGHUP during a job: the job finishes and is reported once with its artifact, no queued job is taken, then the worker exits 75', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '1']);
+  await scheduleJob(server, 'long', 'hup-1', jobScript(out, 'long'));
+  await scheduleJob(server, 'next', 'hup-1', jobScript(out, 'next'));
+  await clientJson(server.remote, ['execute', 'long']);
+  const worker = startWorker(server.remote, 'hup-1', ['--loop']);
+  await waitFor('the job to be under way', () => Number(lines(join(out, 'progress'))[0] ?? 0) >= 2);
+  // A second job waits in the queue: a draining worker must leave it there.
+  await clientJson(server.remote, ['execute', 'next']);
+  worker.child.kill('SIGHUP');
+  await waitFor('the worker to say it drains', () => /SIGHUP: draining \(finishing long/.test(worker.err()));
+  const { code } = await worker.exited;
+  assert.equal(code, 75, `the worker exits 75 after draining: ${worker.err()}`);
+  assert.deepEqual(lines(join(out, 'ends')), ['long'], 'the worker exited only after the job had ended');
+  await waitFor('the result to be stored', () => storedResults(dir, 'long').length === 1);
+  const [only] = storedResults(dir, 'long');
+  assert.deepEqual(only!.result.outcome, { kind: 'exited', code: 0 });
+  assert.deepEqual(storedConsole(only!.dir), Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
+  assert.deepEqual(only!.result.artifacts.map((a: { path: string }) => a.path), ['made.txt'], 'the artifact was sent');
+  assert.deepEqual(lines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['long'], 'the job started once; the queued one did not start');
+  assert.deepEqual(storedResults(dir, 'next'), []);
+  const info = await clientJson(server.remote, ['info']);
+  assert.deepEqual(info.queues.flatMap((q: { jobs: { name: string }[] }) => q.jobs.map((j) => j.name)), ['next'], 'the queued job is still queued');
+  assert.deepEqual(info.running, []);
+});
+
+test('SIGHUP to an idle worker: it exits 75 at once, and a job queued afterwards waits for the next worker', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '1']);
+  const worker = startWorker(server.remote, 'hup-2', ['--loop']);
+  await waitFor('the worker to connect', async () => (await clientJson(server.remote, ['info'])).workers.length === 1);
+  worker.child.kill('SIGHUP');
+  const { code } = await worker.exited;
+  assert.equal(code, 75, worker.err());
+  assert.match(worker.err(), /SIGHUP: draining \(no job was running: exiting/);
+  await waitFor('the server to see the worker go', async () => (await clientJson(server.remote, ['info'])).workers.length === 0);
+  // The worker started again (as its supervisor would) takes the next job.
+  await scheduleJob(server, 'after', 'hup-2', jobScript(out, 'after'));
+  await clientJson(server.remote, ['execute', 'after']);
+  const again = startWorker(server.remote, 'hup-2', ['--once']);
+  assert.equal((await again.exited).code, 0, again.err());
+  await waitFor('the result to be stored', () => storedResults(dir, 'after').length === 1);
+  assert.deepEqual(storedResults(dir, 'after')[0]!.result.outcome, { kind: 'exited', code: 0 });
+});
