@@ -48,10 +48,12 @@ export async function openArtifactFile(path: string, mode: number): Promise<Arti
     writev(chunks, cb) {
       if (syncError) return cb(syncError);
       const bufs = chunks.map((c) => c.chunk as Buffer);
+      // why counted first: writeAll consumes `bufs` as it goes, so counting it afterwards gave 0 and no background sync ever started.
+      const size = bufs.reduce((n, b) => n + b.length, 0);
       const done = writeAll(fd, bufs);
       // writeAll has handed the whole list to writev before it first awaits (and only then consumes it).
       for (const b of bufs) hash.update(b);
-      done.then(() => (written(bufs.reduce((n, b) => n + b.length, 0)), cb()), cb);
+      done.then(() => (written(size), cb()), cb);
     },
     final(cb) {
       Promise.resolve(syncing)

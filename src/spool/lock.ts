@@ -12,7 +12,10 @@ import { BuilderError, reason } from '../shared/errors.js';
 // reboot or a SIGKILL), is stale and taken over: a SIGKILLed server never
 // blocks a restart. Taking over renames the stale file aside and checks that
 // what it moved is what it judged stale, so two servers starting at once
-// after a crash cannot both win.
+// after a crash cannot both win. The record also names the spool directory
+// it was taken for (device and inode): a lock copied along with the spool
+// (a backup restored elsewhere while the original server still runs) names
+// another directory and is stale here.
 
 /** What a lock file holds. */
 interface LockRecord {
@@ -20,6 +23,8 @@ interface LockRecord {
   pid: number;
   /** The holder's start time as the OS reports it (null where it cannot be read). */
   start: string | null;
+  /** `DEV:INODE` of the spool directory the lock was taken for (absent in locks of earlier versions). */
+  spool?: string;
 }
 
 /** A held spool lock; `release` removes it (only if it is still ours). */
@@ -52,9 +57,10 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Whether the process a lock record names still runs (same pid, same start time). */
-function holds(r: LockRecord): boolean {
+/** Whether the process a lock record names still runs (same pid, same start time) and holds this spool (`spoolId`). */
+function holds(r: LockRecord, spoolId: string): boolean {
   if (r.pid === process.pid) return false; // a lock with our own pid is from an earlier life of it
+  if (r.spool !== undefined && r.spool !== spoolId) return false; // copied here with the files
   if (!alive(r.pid)) return false;
   const now = processStart(r.pid);
   return r.start === null || now === null || now === r.start;
@@ -63,7 +69,8 @@ function holds(r: LockRecord): boolean {
 function parseLock(text: string): LockRecord | null {
   try {
     const o = JSON.parse(text) as Partial<LockRecord>;
-    return typeof o.pid === 'number' && Number.isInteger(o.pid) && o.pid > 0 ? { version: 1, pid: o.pid, start: typeof o.start === 'string' ? o.start : null } : null;
+    if (typeof o.pid !== 'number' || !Number.isInteger(o.pid) || o.pid <= 0) return null;
+    return { version: 1, pid: o.pid, start: typeof o.start === 'string' ? o.start : null, ...(typeof o.spool === 'string' ? { spool: o.spool } : {}) };
   } catch {
     return null;
   }
@@ -80,7 +87,9 @@ function inUse(dir: string, pid: number): BuilderError {
  */
 export async function lockSpool(dir: string): Promise<SpoolLock> {
   const path = join(dir, 'lock');
-  const mine: LockRecord = { version: 1, pid: process.pid, start: processStart(process.pid) };
+  const st = await fs.stat(dir);
+  const spoolId = `${st.dev}:${st.ino}`;
+  const mine: LockRecord = { version: 1, pid: process.pid, start: processStart(process.pid), spool: spoolId };
   const text = JSON.stringify(mine) + '\n';
   const tmp = join(dir, `.lock.${process.pid}.tmp`);
   await fs.writeFile(tmp, text, { mode: 0o600 });
@@ -101,7 +110,7 @@ export async function lockSpool(dir: string): Promise<SpoolLock> {
       const held = await fs.readFile(path, 'utf8').catch(() => null);
       if (held === null) continue; // released meanwhile
       const r = parseLock(held);
-      if (r && holds(r)) throw inUse(dir, r.pid);
+      if (r && holds(r, spoolId)) throw inUse(dir, r.pid);
       // Stale (or unreadable): move it aside, and make sure it is the one we judged.
       const aside = join(dir, `.lock.stale.${process.pid}`);
       try {
