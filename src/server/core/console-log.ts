@@ -32,6 +32,8 @@ export class ConsoleLog extends EventEmitter {
   lines = 0;
   /** Set once the run ended and the last line is on disk. */
   ended = false;
+  /** After openExisting: the bytes of the kept lines as the console limit counts them, and the last line's text. */
+  kept = { bytes: 0, last: null as string | null };
 
   constructor(readonly path: string) {
     super();
@@ -54,7 +56,14 @@ export class ConsoleLog extends EventEmitter {
     const text = await fs.readFile(this.path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
     const whole = text.endsWith('\n') ? text.length : text.lastIndexOf('\n') + 1;
     if (whole < text.length) await fs.truncate(this.path, Buffer.byteLength(text.slice(0, whole)));
-    this.lines = text.slice(0, whole).split('\n').length - 1;
+    const lines = text.slice(0, whole).split('\n').slice(0, -1);
+    this.lines = lines.length;
+    // why parse: the run's console limit goes on counting from what it kept (limits.ts restoredUsage).
+    for (const l of lines) {
+      const parsed = lineText(l);
+      this.kept.bytes += Buffer.byteLength(parsed) + 1;
+      this.kept.last = parsed;
+    }
     await this.open();
   }
 
@@ -137,6 +146,16 @@ export class ConsoleLog extends EventEmitter {
       this.wakeRoom();
       this.emit('end');
     }
+  }
+}
+
+/** The text of one stored console line (a hand-edited line that is not JSON counts as it is). */
+function lineText(stored: string): string {
+  try {
+    const v = JSON.parse(stored) as { line?: unknown };
+    return typeof v.line === 'string' ? v.line : stored;
+  } catch {
+    return stored;
   }
 }
 
