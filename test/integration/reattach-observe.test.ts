@@ -23,17 +23,18 @@ const progress = (out: string): number => Number(existsSync(join(out, 'progress'
 const EXPECTED = Array.from({ length: 16 }, (_, i) => `line ${i + 1}`);
 const printed = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 
-for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-  test(`an observer across a server ${signal}ed and restarted mid-run prints every line once and in order and exits 0 with the result`, async () => {
+for (const [signal, command] of [['SIGKILL', 'observe'], ['SIGTERM', 'observe'], ['SIGKILL', 'observe-latest']] as const) {
+  test(`${command} across a server ${signal}ed and restarted mid-run prints every line once and in order and exits 0 with the result`, async () => {
     const dir = tempDir();
     const out = tempDir('builder-job-out-');
     const flags = ['--heartbeat', '1', '--reattach-grace', '20'];
     let server = await startServer(dir, flags);
-    await scheduleJob(server, 'watched', `obs-${signal}`, jobScript(out));
+    const platform = `obs-${signal}-${command}`;
+    await scheduleJob(server, 'watched', platform, jobScript(out));
     await clientJson(server.remote, ['execute', 'watched']);
-    const worker = startWorker(server.remote, `obs-${signal}`, ['--once']);
+    const worker = startWorker(server.remote, platform, ['--once']);
     const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
-    const observer = spawnProgram('builder-client', ['--remote', server.remote, 'observe', run.run_id]);
+    const observer = spawnProgram('builder-client', ['--remote', server.remote, ...(command === 'observe' ? ['observe', run.run_id] : ['observe-latest', '--job', 'watched'])]);
     await waitFor('the observer to print 3 lines', () => printed(observer.out()).length >= 3);
     server.child.kill(signal);
     await server.exited;
@@ -44,7 +45,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     assert.equal(code, 0, `the observer got the result: ${observer.err()}`);
     assert.deepEqual(printed(observer.out()), EXPECTED, 'every line once and in order');
     assert.match(observer.err(), /reconnecting in [\d.]+ s to go on from line \d+/);
-    assert.match(observer.err(), /exited 0/);
+    assert.match(observer.err(), new RegExp(`${run.run_id}: exited 0`));
     assert.equal((await worker.exited).code, 0, worker.err());
   });
 }
