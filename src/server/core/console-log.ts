@@ -32,8 +32,12 @@ export class ConsoleLog extends EventEmitter {
   lines = 0;
   /** Set once the run ended and the last line is on disk. */
   ended = false;
-  /** After openExisting: the bytes of the kept lines as the console limit counts them, and the last line's text. */
-  kept = { bytes: 0, last: null as string | null };
+  /**
+   * After openExisting: the bytes of the worker's lines as the console limit counts them, the last
+   * line's text, and how many lines the server itself added (`builder-server: ...` at t 0, about
+   * artifacts), which have no seq of the worker's.
+   */
+  kept = { bytes: 0, last: null as string | null, serverLines: 0 };
 
   constructor(readonly path: string) {
     super();
@@ -60,9 +64,10 @@ export class ConsoleLog extends EventEmitter {
     this.lines = lines.length;
     // why parse: the run's console limit goes on counting from what it kept (limits.ts restoredUsage).
     for (const l of lines) {
-      const parsed = lineText(l);
-      this.kept.bytes += Buffer.byteLength(parsed) + 1;
-      this.kept.last = parsed;
+      const { t, line } = parseStored(l);
+      if (t === 0 && line.startsWith('builder-server: ')) this.kept.serverLines++;
+      else this.kept.bytes += Buffer.byteLength(line) + 1;
+      this.kept.last = line;
     }
     await this.open();
   }
@@ -149,13 +154,13 @@ export class ConsoleLog extends EventEmitter {
   }
 }
 
-/** The text of one stored console line (a hand-edited line that is not JSON counts as it is). */
-function lineText(stored: string): string {
+/** One stored console line (a hand-edited line that is not JSON counts as its text). */
+function parseStored(stored: string): { t: number | null; line: string } {
   try {
-    const v = JSON.parse(stored) as { line?: unknown };
-    return typeof v.line === 'string' ? v.line : stored;
+    const v = JSON.parse(stored) as { t?: unknown; line?: unknown };
+    return { t: typeof v.t === 'number' ? v.t : null, line: typeof v.line === 'string' ? v.line : stored };
   } catch {
-    return stored;
+    return { t: null, line: stored };
   }
 }
 

@@ -59,10 +59,12 @@ export async function adoptRun(state: ServerState, record: RunRecord): Promise<b
   const console = new ConsoleLog(state.spool.consolePath(record.run_id));
   await console.openExisting();
   const why = 'the server restarted';
-  // The next seq is the number of lines kept: before the console limit each seq is one line; the line that
-  // crossed it is the notice, and the lines past it, resent from there, are dropped again (restoredUsage).
+  // The next seq is the number of the worker's lines kept: each seq is one line (the server's own
+  // artifact notices have none); the line that crossed the console limit is the notice, and the lines
+  // past it, resent from there, are dropped again (restoredUsage).
   const usage = restoredUsage(state.config.limits, console.kept.bytes, console.kept.last);
-  const run = { record, worker: absentWorker(record), console, artifacts: [], usage, seq: console.lines } as Omit<Run, 'phase'> as Run;
+  const seq = console.lines - console.kept.serverLines;
+  const run = { record, worker: absentWorker(record), console, artifacts: [], usage, seq } as Omit<Run, 'phase'> as Run;
   run.phase = { kind: 'awaiting_worker', why, grace: graceTimer(state, run, why) };
   console.on('grew', () => state.events.emit('run_output', { runId: record.run_id }));
   state.runs.set(record.run_id, run);
