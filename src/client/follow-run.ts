@@ -34,7 +34,9 @@ export async function observeRun(remote: ClientRemote, first: ClientMessage, jso
     let followed: Followed;
     try {
       const msg: ClientMessage = watch.runId ? { type: 'observe', run_id: watch.runId, from: watch.next } : first;
-      followed = await followRun(await open(remote, msg), json, watch, () => ((awaySince = null), (delay = 250)));
+      // A reconnect waits for an answer no longer than the time left (a frozen server must not stretch --reconnect-for).
+      const left = awaySince === null ? remote.waitMs : Math.max(1000, reconnectMs - (Date.now() - awaySince));
+      followed = await followRun(await open({ ...remote, waitMs: Math.min(remote.waitMs, left) }, msg), json, watch, () => ((awaySince = null), (delay = 250)));
     } catch (e) {
       if (!watch.runId || !retryable(e)) throw e;
       followed = { ended: false, why: reason(e) };
