@@ -74,3 +74,27 @@ test('SIGHUP to an idle worker: it exits 75 at once, and a job queued afterwards
   await waitFor('the result to be stored', () => storedResults(dir, 'after').length === 1);
   assert.deepEqual(storedResults(dir, 'after')[0]!.result.outcome, { kind: 'exited', code: 0 });
 });
+
+test('SIGHUP while the server is away mid-job (an upgrade restarts both): the job goes on, is resumed and reported once when the server is back, then the worker exits 75', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const flags = ['--heartbeat', '1', '--reattach-grace', '20'];
+  let server = await startServer(dir, flags);
+  await scheduleJob(server, 'upgraded', 'hup-3', jobScript(out, 'upgraded'));
+  await clientJson(server.remote, ['execute', 'upgraded']);
+  const worker = startWorker(server.remote, 'hup-3', ['--loop']);
+  await waitFor('the job to be under way', () => Number(lines(join(out, 'progress'))[0] ?? 0) >= 2);
+  server.child.kill('SIGTERM');
+  await server.exited;
+  worker.child.kill('SIGHUP');
+  await waitFor('the worker to say it drains', () => /SIGHUP: draining \(finishing upgraded/.test(worker.err()));
+  assert.equal(worker.child.exitCode, null, 'the worker waits to report its job');
+  server = await startServer(dir, flags, server.port);
+  const { code } = await worker.exited;
+  assert.equal(code, 75, worker.err());
+  await waitFor('the result to be stored', () => storedResults(dir, 'upgraded').length === 1);
+  const [only] = storedResults(dir, 'upgraded');
+  assert.deepEqual(only!.result.outcome, { kind: 'exited', code: 0 });
+  assert.deepEqual(storedConsole(only!.dir), Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
+  assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+});
