@@ -133,8 +133,13 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
     conn.destroy();
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
-  // Drained while idle (waiting for a job): hang up now. A job already read goes on and is resumed and reported first.
-  const onDrain = () => !carry.attempt && conn.destroy();
+  // Drained while idle (waiting for a job): hang up now, but half-close first and keep reading until the
+  // server closes too (at most 2 s): a job it sent meanwhile is read, run, resumed and reported, not lost.
+  const onDrain = () => {
+    if (carry.attempt) return;
+    conn.close();
+    setTimeout(() => conn.destroy(), 2000).unref();
+  };
   opts.drain?.addEventListener('abort', onDrain, { once: true });
   // Reads the server's lines for the whole connection: jobs, resume answers, cancels, heartbeats.
   const reader = (async () => {

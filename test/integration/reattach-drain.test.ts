@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
 
 // Issue 14: an upgrade keeps builds running. The package's upgrade sends the
@@ -96,5 +97,65 @@ test('SIGHUP while the server is away mid-job (an upgrade restarts both): the jo
   const [only] = storedResults(dir, 'upgraded');
   assert.deepEqual(only!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(storedConsole(only!.dir), Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
+  assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+});
+
+/**
+ * A loopback TCP proxy to `port` that can hold back what the server sends (the worker does not see it
+ * until `release`), so a line can be "on the wire" while the worker hangs up. Half-closes pass through.
+ */
+class HoldProxy {
+  readonly server: net.Server;
+  private holding = false;
+  private readonly held: (() => void)[] = [];
+
+  constructor(port: number) {
+    this.server = net.createServer({ allowHalfOpen: true }, (worker) => {
+      const up = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      const later = (f: () => void) => (this.holding ? this.held.push(f) : f());
+      worker.on('data', (d) => up.write(d));
+      worker.on('end', () => up.end());
+      up.on('data', (d) => later(() => worker.write(d)));
+      up.on('end', () => later(() => worker.end()));
+      for (const s of [worker, up]) s.on('error', () => (worker.destroy(), up.destroy()));
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  hold(): void {
+    this.holding = true;
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const f of this.held.splice(0)) f();
+  }
+}
+
+test('SIGHUP to an idle worker while the server\'s job is on the wire: the job is not lost: it runs once, is reported, then the worker exits 75', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  // A long grace: a job lost in the hang-up would wait for it, and the test would see no result.
+  const server = await startServer(dir, ['--heartbeat', '2', '--reattach-grace', '60']);
+  const proxy = new HoldProxy(server.port);
+  const remote = await proxy.listen();
+  after(() => proxy.server.close());
+  await scheduleJob(server, 'crossing', 'hup-4', jobScript(out, 'crossing'));
+  const worker = startWorker(remote, 'hup-4', ['--loop']);
+  await waitFor('the worker to wait for a job', async () => (await clientJson(server.remote, ['info'])).workers.length === 1);
+  proxy.hold();
+  await clientJson(server.remote, ['execute', 'crossing']);
+  await waitFor('the server to send the job', async () => (await clientJson(server.remote, ['info'])).running.length === 1);
+  worker.child.kill('SIGHUP');
+  await waitFor('the worker to say it drains', () => /SIGHUP: draining \(no job was running/.test(worker.err()));
+  proxy.release();
+  const { code } = await worker.exited;
+  assert.equal(code, 75, worker.err());
+  await waitFor('the result to be stored', () => storedResults(dir, 'crossing').length === 1);
+  assert.deepEqual(storedResults(dir, 'crossing')[0]!.result.outcome, { kind: 'exited', code: 0 });
   assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
 });
