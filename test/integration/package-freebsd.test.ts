@@ -27,7 +27,7 @@ esac`,
 esac
 exit 0`,
   // WORKER_DRAIN: as builder-worker on SIGHUP, it finishes (0.3 s), then exits 75.
-  jexec: `[ -n "\${WORKER_DRAIN:-}" ] && { echo $$ > "$STATE/worker.pid"; trap 'sleep 0.3; echo drained > "$STATE/drained"; exit 75' HUP; while :; do sleep 0.1; done; }
+  jexec: `[ -n "\${WORKER_DRAIN:-}" ] && { trap 'sleep 0.3; echo drained > "$STATE/drained"; exit 75' HUP; echo $$ > "$STATE/worker.pid"; while :; do sleep 0.1; done; }
 [ -n "\${WORKER_SECONDS:-}" ] && { echo $$ > "$STATE/worker.pid"; exec sleep "$WORKER_SECONDS"; }
 exit "\${WORKER_EXIT:-0}"`,
   umount: 'exit 0',
@@ -181,7 +181,8 @@ test('supervise passes SIGHUP on to the program, keeps waiting for it, and start
   writeFileSync(hups, '');
   // As builder-worker drains: on SIGHUP it finishes (0.5 s more of work), then exits 75.
   const prog = join(dir, 'drainer');
-  writeFileSync(prog, `#!/bin/sh\necho $$ >> "${runs}"\ntrap 'echo hup >> "${hups}"; sleep 0.5; exit 75' HUP\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 });
+  // why the trap first: the test sends SIGHUP once the start is written.
+  writeFileSync(prog, `#!/bin/sh\ntrap 'echo hup >> "${hups}"; sleep 0.5; exit 75' HUP\necho $$ >> "${runs}"\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 });
   const child = spawn('sh', [join(repoRoot, 'freebsd/supervise'), prog], { stdio: 'ignore' });
   const until = async (what: string, check: () => boolean) => {
     const deadline = Date.now() + 15_000;
