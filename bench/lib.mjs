@@ -97,7 +97,10 @@ export async function startServer(dir, { port = 0, args = [], nodeArgs = [], tim
 
 /** Starts `n` looping workers for `platform`. */
 export function startWorkers(remote, n, platform = PLATFORM, workdir) {
-  return Array.from({ length: n }, () => spawnProgram('builder-worker', [platform, '--remote', remote, '--loop', ...(workdir ? ['--workdir', workdir] : [])]));
+  // As root, jobs would run as the job user (nobody), whose every process is killed after each job:
+  // the other worker's job too. Benches run jobs as the worker's own user, as the tests do.
+  const asRoot = process.getuid?.() === 0 ? ['--job-user', 'root'] : [];
+  return Array.from({ length: n }, () => spawnProgram('builder-worker', [platform, '--remote', remote, '--loop', ...asRoot, ...(workdir ? ['--workdir', workdir] : [])]));
 }
 
 /** Runs builder-client to completion: exit code, output and wall time in ms. */

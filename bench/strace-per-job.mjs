@@ -2,6 +2,7 @@
 // around builder-server while N trivial jobs pass through 2 looping workers.
 // Needs strace. Start-up and shutdown are counted too (small beside N jobs).
 //   node bench/strace-per-job.mjs [DIST] [N]     (DIST: built bundles, default dist/; N default 300)
+// STRACE_TABLE=1 also prints the 25 most frequent calls per job.
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -43,7 +44,9 @@ const rows = readFileSync(out, 'utf8')
   .split('\n')
   .filter((l) => /^\s*[\d.]+\s+[\d.]+/.test(l))
   .map((l) => l.trim().split(/\s+/))
-  .map((c) => ({ calls: Number(c[3]), name: c[c.length - 1] }));
+  .map((c) => ({ calls: Number(c[3]), name: c[c.length - 1] }))
+  // strace's own "total" line sums the others: not a call.
+  .filter((r) => r.name !== 'total');
 const total = rows.reduce((a, r) => a + r.calls, 0);
 const pick = (names) => rows.filter((r) => names.includes(r.name)).reduce((a, r) => a + r.calls, 0);
 const per = (k) => +(k / n).toFixed(2);
@@ -54,4 +57,5 @@ console.log(JSON.stringify({
   rename_per_job: per(pick(['rename', 'renameat', 'renameat2'])),
   openat_per_job: per(pick(['openat', 'open'])),
 }));
+if (process.env.STRACE_TABLE) console.log(rows.sort((a, b) => b.calls - a.calls).slice(0, 25).map((r) => `${r.name} ${(r.calls / n).toFixed(2)}`).join("\n"));
 await lib.cleanup();

@@ -4,7 +4,8 @@
 // scheduler. Two enqueue paths: job files renamed into the spool (the fastest
 // the project offers), one `builder-client schedule` per job, and one
 // `schedule --period never --now` per job (a one-off job in one call).
-import { client, join, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
+import { spawn } from 'node:child_process';
+import { client, median, join, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
 
 /** Sizes: jobs through the spool path, jobs through the client path. */
 const SIZES = { full: { files: 2000, clients: 200 }, quick: { files: 300, clients: 60 } };
@@ -13,6 +14,41 @@ export async function floor(n) {
   const t0 = now();
   await pool(n, 2, () => timed('/bin/sh', ['-c', 'true']));
   return n / ((now() - t0) / 1000);
+}
+
+/** The floor with no Node at all: `xargs -P2 sh -c true`, n times (what the peers are compared with). */
+export async function xargsFloor(n) {
+  const input = Array.from({ length: n }, (_, i) => `${i}\n`).join('');
+  const t0 = now();
+  await new Promise((resolve, reject) => {
+    const p = spawn('xargs', ['-P2', '-n1', 'sh', '-c', 'true'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    p.once('error', reject);
+    p.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`xargs exited ${code}`))));
+    p.stdin.end(input);
+  });
+  return n / ((now() - t0) / 1000);
+}
+
+/**
+ * A worker's wait between jobs, from its log: the time from the line it logs
+ * once job_finished is sent (`NAME: exited 0, ...`) to its next `running NAME`
+ * line (the log's timestamps have ms resolution); the median over all workers.
+ */
+export function workerWaitMs(logs) {
+  const waits = [];
+  for (const text of logs) {
+    let finished = null;
+    for (const l of text.split('\n')) {
+      const t = Date.parse(l.slice(0, 24));
+      if (Number.isNaN(t)) continue;
+      if (/\] \S+: .*artifact\(s\)$/.test(l)) finished = t;
+      else if (/\] running /.test(l) && finished !== null) {
+        waits.push(t - finished);
+        finished = null;
+      }
+    }
+  }
+  return waits.length ? median(waits) : null;
 }
 
 async function waitAllStored(spool, n, timeoutMs) {
@@ -35,7 +71,7 @@ export async function viaFiles(n) {
   const done = now();
   const failed = [...results.values()].filter((l) => l[0].outcome.kind !== 'exited' || l[0].outcome.code !== 0).length;
   await Promise.all([...workers, server].map((p) => stop(p)));
-  return { enqueueRate: n / ((enqueued - t0) / 1000), rate: n / ((done - t0) / 1000), failed };
+  return { enqueueRate: n / ((enqueued - t0) / 1000), rate: n / ((done - t0) / 1000), failed, waitMs: workerWaitMs(workers.map((w) => w.err())) };
 }
 
 export async function viaClient(n, flags = ['--period', 'daily']) {
@@ -64,6 +100,7 @@ export async function viaClient(n, flags = ['--period', 'daily']) {
 export async function run({ quick }) {
   const size = SIZES[quick ? 'quick' : 'full'];
   const floorRate = await floor(size.files);
+  const xargsRate = await xargsFloor(size.files);
   const files = await viaFiles(size.files);
   const clients = await viaClient(size.clients);
   const oneOff = await viaClient(size.clients, ['--period', 'never', '--now']);
@@ -74,7 +111,13 @@ export async function run({ quick }) {
       baselineLabel: floorLabel,
       goal: '>= 0.5x',
       met: (_v, r) => r >= 0.5,
-      note: files.failed ? `${files.failed} not exited 0` : '',
+      note: [files.failed ? `${files.failed} not exited 0` : '', files.waitMs !== null ? `worker wait between jobs ${files.waitMs} ms median` : ''].filter(Boolean).join('; '),
+    }),
+    row('W1', `dispatch ${size.files} jobs, spool files, vs xargs floor (jobs/s)`, files.rate, 'jobs/s', {
+      baseline: xargsRate,
+      baselineLabel: `xargs -P2 sh -c true x${size.files}`,
+      goal: '>= 0.4x',
+      met: (_v, r) => r >= 0.4,
     }),
     row('W1', `enqueue only, spool files (jobs/s)`, files.enqueueRate, 'jobs/s', { baseline: floorRate, baselineLabel: floorLabel }),
     row('W1', `dispatch ${size.clients} jobs, 1 client call each (jobs/s)`, clients.rate, 'jobs/s', { baseline: floorRate, baselineLabel: floorLabel }),
@@ -88,7 +131,8 @@ export async function run({ quick }) {
       baselineLabel: floorLabel,
       goal: '>= 20 jobs/s',
       met: (v) => v >= 20,
-      note: oneOff.refused ? `${oneOff.refused} refused` : '',
+      // The ratio printed is to the node-spawn floor; this one is to the xargs floor.
+      note: [oneOff.refused ? `${oneOff.refused} refused` : '', `${(oneOff.rate / xargsRate).toFixed(3)}x the xargs floor`].filter(Boolean).join('; '),
     }),
   ];
 }

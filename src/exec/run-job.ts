@@ -31,6 +31,8 @@ export interface RunOptions {
   sandbox?: Sandbox;
   /** The run id (names a container or jail); default: a name from the job and the time. */
   runId?: string;
+  /** Told once the script's process has exited, before its output is drained, the sandbox settled and its files listed. */
+  onExit?: () => void;
 }
 
 const KILL_GRACE_MS = 2000;
@@ -118,6 +120,7 @@ export async function runJob(job: Job, opts: RunOptions): Promise<JobResult> {
   });
   const output = Promise.all([readAll(child.stdout, 'stdout'), readAll(child.stderr, 'stderr')]);
   const status = await exited;
+  opts.onExit?.();
   // A process that left the job's group (setsid, a daemon) may hold the output open forever:
   // after the script exited, its output gets a short grace, then the pipes are closed.
   const held = await Promise.race([output.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), OUTPUT_GRACE_MS).unref())]);

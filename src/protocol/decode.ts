@@ -311,7 +311,7 @@ export function decodeServerMessage(line: string): ServerMessage {
   const o = parseObject(line);
   switch (o.type) {
     case 'welcome':
-      return { type: 'welcome', version: int(o, 'version'), server: str(o, 'server'), heartbeat_ms: int(o, 'heartbeat_ms', 1) };
+      return { type: 'welcome', version: int(o, 'version'), server: str(o, 'server'), heartbeat_ms: int(o, 'heartbeat_ms', 1), ...(o.pipeline === true ? { pipeline: true } : {}) };
     case 'failure':
       return { type: 'failure', message: str(o, 'message'), code: optStr(o, 'code') };
     case 'success': {

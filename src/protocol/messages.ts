@@ -17,12 +17,19 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  *   compare: server: compare_reply{runs:[a,b]} (artifact lists with sha256; no bytes)
  *
  * Worker conversation:
- *   worker: hello{role:worker, facts}  server: welcome{heartbeat_ms} | failure, close
+ *   worker: hello{role:worker, facts}  server: welcome{heartbeat_ms, pipeline?} | failure, close
  *   loop:
  *     worker: job_requested            server: job{run_id, job}  (when one is due)
  *     worker: output*{seq,t,line}     server: cancel{run_id}?   (timeout, operator)
+ *     worker: job_requested?           (pipeline only: once the job's process ended, before reporting)
  *     worker: artifact{path,size,mode} <size raw bytes>  (only after an exit)
  *     worker: job_finished{run_id, outcome}
+ *   pipeline (welcome.pipeline true): the early job_requested lets the server
+ *   claim the next job while this one is reported and stored; a `job` that
+ *   comes before this job_finished is held, and started right after it. A
+ *   held job that is cancelled is answered with job_finished{failed}; a held
+ *   job the worker drops (connection lost, stopping, draining) is put back in
+ *   the queue by the server as never started.
  *   after a reconnect with a job still held (running or finished):
  *     worker: resume{run_id, attempt}  server: resumed{run_id, from} | run_gone{run_id, reason}
  *     (resumed: output from seq `from` on, then artifacts and job_finished)
@@ -86,7 +93,8 @@ export type WorkerMessage =
 
 /** Everything the server sends, to clients and workers. */
 export type ServerMessage =
-  | { type: 'welcome'; version: number; server: string; heartbeat_ms: number }
+  /** pipeline: the server takes a job_requested while the worker's job is being reported (see the top). */
+  | { type: 'welcome'; version: number; server: string; heartbeat_ms: number; pipeline?: boolean }
   | { type: 'failure'; message: string; code?: string }
   /** warnings: what the operator should look at although the command succeeded (e.g. a platform no worker serves). */
   | { type: 'success'; message: string; warnings?: string[] }

@@ -23,6 +23,8 @@ export class Attempt {
   readonly result: Promise<JobResult>;
   /** When the job started (ms since the epoch): the server times it out from then. */
   readonly startedMs = Date.now();
+  /** Resolves once the job's process has exited (or the job ended without one): the worker may then ask for its next job. */
+  readonly exited: Promise<void>;
   private conn: Connection | null = null;
   /** Sending live: attached and caught up, so new lines go out as they come. */
   private live = false;
@@ -36,13 +38,17 @@ export class Attempt {
   ) {
     this.buffer = new RunBuffer(join(opts.workRoot ?? os.tmpdir(), `builder-output-${runId}.ndjson`));
     log('info', `running ${job.name} (timeout ${job.timeout_s} s)`, runId);
+    let exited!: () => void;
+    this.exited = new Promise((r) => (exited = r));
     this.result = runJob(job, {
+      onExit: () => exited(),
       signal: this.abort.signal,
       runId,
       ...(opts.workRoot ? { workRoot: opts.workRoot } : {}),
       ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
       onLine: (t, line) => this.line(t, line),
     });
+    void this.result.then(exited, exited);
   }
 
   private line(t: number, line: string): Promise<void> {

@@ -63,6 +63,7 @@ void runMain(async (argv) => {
   // The credential is read once, here, before any job exists.
   const transport = await readTransportFlags(args);
   const sandbox = sandboxFromFlags(args, String(platform));
+  await sandbox.claim?.();
   const stop = new AbortController();
   if (args.workdir) await checkWorkdir(String(args.workdir));
   // The worker says what stopping means (idle, or killing a job): see runWorker.

@@ -18,7 +18,7 @@ export interface WorkerOptions {
   token?: string;
   /** Aborted on SIGTERM/SIGINT: the current job's process group is killed and the worker exits. */
   stop?: AbortSignal;
-  /** Aborted on SIGHUP: the current job is finished and reported, no new one is taken, then runWorker returns. */
+  /** Aborted to drain (SIGHUP): the current job is finished and reported, no new one is asked for (see takesAnother), then runWorker returns. */
   drain?: AbortSignal;
 }
 
@@ -58,7 +58,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
       try {
         const ran = await serveOnce(opts, carry);
         backoff = 250;
-        if (!opts.loop && ran) return;
+        if ((!opts.loop && ran) || opts.drain?.aborted) return;
       } catch (e) {
         if (opts.stop?.aborted || drained()) return;
         // Retrying cannot fix these: say so once and exit (the service manager decides what next).
@@ -80,6 +80,15 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     // Stopped or giving up: a job nobody can report on is not left running.
     if (carry.attempt) await carry.attempt.discard('the worker is stopping');
   }
+}
+
+/**
+ * Whether the worker takes another job after the current one: the one place
+ * that decides (the loop and the early request of a pipelining server both
+ * ask it). Not in once mode, not once stopping or draining.
+ */
+function takesAnother(opts: WorkerOptions): boolean {
+  return opts.loop && !opts.stop?.aborted && !opts.drain?.aborted;
 }
 
 /** Past a held job's timeout, how much longer the worker keeps trying to resume it (the server's own timeout has ended the run by then). */
@@ -119,6 +128,12 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   log('info', `connected to ${conn.peer} (${welcome.server}) as a ${opts.platform} worker`);
   const hb = welcome.heartbeat_ms;
   let waiter = null as ((m: Reply | Error) => void) | null;
+  // Pipelining (welcome.pipeline): a job_requested is out and no job came for it yet; a job sent ahead, held unstarted.
+  let asked = false;
+  let ahead = null as Extract<ServerMessage, { type: 'job' }> | null;
+  let ran = false;
+  /** Whether this connection begins another job: the first one, then as takesAnother says. */
+  const mayBegin = () => !ran || takesAnother(opts);
   let failure = null as Error | null;
   let lostWith!: (e: Error) => void;
   const lost = new Promise<never>((_, reject) => (lostWith = reject));
@@ -147,12 +162,20 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
       for (;;) {
         const m = decodeServerMessage(await conn.readLine());
         if (m.type === 'job') {
+          asked = false;
+          // Sent ahead while the current job is reported: held, and begun right after it (see nextJob);
+          // one that comes once draining or stopping is held and never begun (the server takes it back).
+          if (carry.attempt || !mayBegin()) ahead = m;
           // Started at once: a cancel right behind the job (while it is being set up) must find it.
-          carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
+          else carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
           waiter?.(m);
         } else if (m.type === 'resumed' || m.type === 'run_gone') waiter?.(m);
         else if (m.type === 'cancel' && carry.attempt?.runId === m.run_id) carry.attempt.abort.abort(new Error(m.reason));
-        else if (m.type === 'failure') throw new BuilderError(m.code ?? 'server_failure', `server: ${m.message}`);
+        else if (m.type === 'cancel' && ahead?.run_id === m.run_id) {
+          // Never begun: answered at once (the line queues behind any artifact being sent).
+          ahead = null;
+          conn.send({ type: 'job_finished', run_id: m.run_id, outcome: { kind: 'failed', message: `cancelled before it began: ${m.reason}` } }).catch(() => undefined);
+        } else if (m.type === 'failure') throw new BuilderError(m.code ?? 'server_failure', `server: ${m.message}`);
       }
     } catch (e) {
       const code = e instanceof BuilderError ? e.code : '';
@@ -160,6 +183,8 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
         code === 'connection_closed' || code === 'connection_error'
           ? new BuilderError('connection_lost', `lost the connection to ${conn.peer} (${reason(e)})`)
           : (e as Error);
+      // A job held ahead was never begun: the server puts it back in its queue when it sees the connection drop.
+      ahead = null;
       const a = carry.attempt;
       if (a) {
         a.detach();
@@ -171,20 +196,51 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
       conn.destroy();
     }
   })();
-  const ask = (msg: object) =>
+  /** Sends `msg` (null: nothing, a request is out already) and waits for the server's job or resume answer. */
+  const ask = (msg: object | null) =>
     new Promise<Reply | Error>((resolve) => {
       waiter = resolve;
       if (failure) resolve(failure);
-      else conn.send(msg).catch(resolve);
+      else if (msg) conn.send(msg).catch(resolve);
     }).finally(() => (waiter = null));
-  /** Sends what the server lacks of the current attempt and reports it. */
+  /**
+   * Sends what the server lacks of the current attempt and reports it. With
+   * a pipelining server, the next job is asked for as soon as this job's
+   * process has exited, so that the server claims it (its durable writes)
+   * while this one's files are listed, sent and stored; it comes as `ahead`.
+   */
   const finish = async (a: Attempt, from: number) => {
     await Promise.race([a.attach(conn, from), lost]);
+    // The process has exited: its sandbox is settled and its files listed while the next claim is made.
+    await Promise.race([a.exited, lost]);
+    if (welcome.pipeline && takesAnother(opts) && !asked) {
+      asked = true;
+      // Not awaited: it queues before the report's lines; a lost connection fails the report below.
+      conn.send({ type: 'job_requested' }).catch(() => undefined);
+    }
     await a.report(conn, lost);
     carry.attempt = null;
     await a.cleanup();
   };
-  let ran = false;
+  /**
+   * The next job to run: one the reader started already (it came while none
+   * was carried), else the one held ahead (begun now), else one asked for
+   * (unless a request is out already) and waited for.
+   */
+  const nextJob = async (): Promise<Attempt> => {
+    for (;;) {
+      if (carry.attempt) return carry.attempt;
+      if (ahead) {
+        const m = ahead;
+        ahead = null;
+        return (carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts));
+      }
+      const request = asked ? null : { type: 'job_requested' };
+      asked = true;
+      const got = await ask(request);
+      if (got instanceof Error) throw got;
+    }
+  };
   try {
     const held = carry.attempt;
     if (held) {
@@ -202,11 +258,10 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
         ran = true;
       }
     }
-    while ((opts.loop || !ran) && !opts.drain?.aborted) {
-      const got = await ask({ type: 'job_requested' });
-      if (got instanceof Error) throw got;
-      if (got.type !== 'job' || carry.attempt?.runId !== got.run_id) continue;
-      await finish(carry.attempt, 0);
+    // Draining: no job is asked for, but one the server sent already (ahead of the last one, or an answer
+    // crossing the hang-up) is run and reported: dropped, it would wait out the grace and cost a retry.
+    while ((mayBegin() && !opts.drain?.aborted) || ahead) {
+      await finish(await nextJob(), 0);
       ran = true;
     }
     await conn.send({ type: 'heartbeat' });

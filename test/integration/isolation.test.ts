@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { client, DIST, scheduleJob, spawnProgram, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+import { client, clientJson, DIST, scheduleJob, spawnProgram, startServer, startWorker, stopChild, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
 
 // Jobs are untrusted: with `--sandbox none` on a host, a worker running as
 // root runs each job as an unprivileged user with an environment built from
@@ -137,4 +137,22 @@ test('--local-clients-only refuses TCP clients even on loopback and with no clie
     assert.equal((await p.exited).code, 124, p.err());
     assert.match(p.err(), why);
   }
+});
+
+test('two workers on one host cannot share a job user (each kills its job user\'s leftovers); the second exits 124 naming the first', { skip }, async () => {
+  const server = await startServer(tempDir());
+  const first = startWorker(server.remote, 'iso-d', ['--sandbox', 'none', '--job-user', '61006', '--loop']);
+  await waitFor('the first worker to connect', async () => (await clientJson(server.remote, ['info'])).workers.length === 1);
+  const second = startWorker(server.remote, 'iso-d', ['--sandbox', 'none', '--job-user', '61006', '--once']);
+  const ended = await second.exited;
+  assert.equal(ended.code, 124, second.err());
+  assert.match(second.err(), new RegExp(`--job-user 61006 \\(uid 61006\\) is used by another builder-worker on this host \\(pid ${first.child.pid}\\)`));
+  // The claim goes with its holder.
+  await stopChild(first.child);
+  await scheduleJob(server, 'other-user', 'iso-d', '#!/bin/sh\nid -u\n');
+  assert.equal((await client(server.remote, ['execute', 'other-user'])).code, 0);
+  const third = startWorker(server.remote, 'iso-d', ['--sandbox', 'none', '--job-user', '61006', '--once']);
+  assert.equal((await third.exited).code, 0, third.err());
+  const run = await waitFor('the run to be stored', () => storedResults(server.dir, 'other-user')[0]);
+  assert.deepEqual(storedConsole(run.dir), ['61006']);
 });

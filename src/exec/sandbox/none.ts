@@ -4,6 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { jobEnv } from './job-env.js';
 import { killAllOf, type JobUser } from './job-user.js';
+import { claimJobUser } from './job-user-claim.js';
 import { killGroup } from './kill-group.js';
 import type { Sandbox, SandboxJob, SandboxProcess } from './sandbox.js';
 
@@ -20,6 +21,8 @@ export function noneSandbox(user: JobUser | null, env: NodeJS.ProcessEnv = proce
     description: user ? `none: jobs run on this host as ${user.name} (uid ${user.uid})` : `none: jobs run on this host as this worker's user (uid ${process.getuid?.() ?? '?'})`,
     ...(user ? { jobOwner: { uid: user.uid, gid: user.gid } } : {}),
     check(): void {},
+    // why: the sweep after each job kills every process of the job user, so it must be this worker's alone.
+    ...(user ? { claim: () => claimJobUser(user) } : {}),
     async prepare(_runId: string, workRoot: string): Promise<string> {
       const dir = await fs.mkdtemp(join(workRoot, 'builder-'));
       await fs.chmod(dir, 0o700);

@@ -41,6 +41,8 @@ export interface Sandbox {
   readonly jobOwner?: { uid: number; gid: number };
   /** At start: throws a usage error (exit 124) naming what is missing when the sandbox cannot work (no engine, no image, no snapshot). */
   check(): void;
+  /** At start, after check: takes what this worker must have alone on the host (its job user); rejects with a usage error naming the holder. */
+  claim?(): Promise<void>;
   /** Makes the job's fresh private dir (mode 0700, owned by whoever runs the job) under `workRoot`. */
   prepare(runId: string, workRoot: string): Promise<string>;
   /** Starts the job's script in the sandbox; throws when it cannot be started. */

@@ -4,9 +4,10 @@ import { log } from '../../shared/log.js';
 import { claimHead, takeHead } from './queue.js';
 import type { Queued } from './queue-mirror.js';
 import { awaitWorker } from './reattach.js';
-import { abandonClaim, loseRun, registerClaim, startRun } from './runs.js';
+import { abandonClaim, loseRun, registerClaim, returnUnstarted, startRun } from './runs.js';
 import type { Run } from './run-phase.js';
 import type { ServerState, WorkerPeer } from './state.js';
+import { refuseDropped } from './worker-peer.js';
 import { pickPair } from './verify-pairing.js';
 
 /** Registers a connected worker (its session checked its hello); false when its platform is dropped and it was refused. */
@@ -21,29 +22,33 @@ export function connectWorker(state: ServerState, w: WorkerPeer): boolean {
   return true;
 }
 
-/** Forgets a worker whose connection ended; its current run is lost (and requeued within the retries). */
+/**
+ * Forgets a worker whose connection ended; its current run is lost (and
+ * requeued within the retries) or waits for it to resume; a run sent ahead,
+ * which the worker never began, goes back to its queue as it was.
+ */
 export async function disconnectWorker(state: ServerState, w: WorkerPeer, why: string): Promise<void> {
   state.workers.delete(w.id);
   w.waiting = false;
+  const ahead = w.ahead ? state.runs.get(w.ahead) : undefined;
   const run = w.runId ? state.runs.get(w.runId) : undefined;
   if (run && !awaitWorker(state, run, `worker lost: ${why}`)) await loseRun(state, run, `worker lost: ${why}`);
+  if (ahead) await returnUnstarted(state, ahead, `worker lost before it began the run: ${why}`);
   state.events.emit('worker_lost', { worker: w, why });
 }
 
-function droppedMessage(platform: string): string {
-  return `platform ${platform} was dropped on this server (undrop-platform ${platform} to accept it again)`;
-}
+export { refuseDropped };
 
-/** Tells a worker of a dropped platform so, and closes it (its program exits 123). */
-export function refuseDropped(w: WorkerPeer): void {
-  w.waiting = false;
-  w.link.refuse(droppedMessage(w.facts.platform), 'platform_dropped');
-}
-
-/** Marks a worker as waiting for a job and tries to give it one; a worker of a dropped platform is told and closed. */
+/**
+ * Marks a worker as waiting for a job and tries to give it one; a worker of
+ * a dropped platform is told and closed. A worker that pipelines may ask
+ * while its current run is being reported: it gets one job ahead, no more.
+ */
 export function workerWaits(state: ServerState, w: WorkerPeer): void {
-  if (w.runId !== null) return;
-  if (state.dropped.has(w.facts.platform)) return refuseDropped(w);
+  if (w.ahead) return;
+  if (w.runId !== null && !w.link.pipelines) return;
+  // A busy worker is told of the drop once its run ended (runs.ts releaseWorker), not while it reports.
+  if (state.dropped.has(w.facts.platform)) return w.runId === null ? refuseDropped(w) : void (w.waiting = true);
   w.waiting = true;
   void dispatch(state, w.facts.platform);
 }
@@ -73,7 +78,14 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
   });
 }
 
-/** Claims one paired queue head for its worker and starts the run; a head gone meanwhile frees the worker again. */
+/**
+ * Claims one paired queue head for its worker and starts the run; a head gone
+ * meanwhile frees the worker again. Durability, also for a job sent ahead
+ * (pipelining): the job is sent only once spool.claim has resolved, that is
+ * after the last fsync of running/<id>, so no report of this run (let alone
+ * its result) can reach the server before its claim is durable; a crash
+ * before that leaves the job queued or in running/ (requeued at start).
+ */
 async function claimFor(state: ServerState, platform: string, head: Queued, worker: WorkerPeer): Promise<void> {
   let run = null as Run | null;
   let record;
@@ -105,6 +117,9 @@ async function claimFor(state: ServerState, platform: string, head: Queued, work
     if (!worker.link.isClosed) worker.waiting = true;
     return dispatch(state, platform);
   }
-  if (worker.link.isClosed) log('warn', `worker ${worker.id} left while ${head.name} was being claimed`, record.run_id);
+  if (worker.link.isClosed) {
+    log('warn', `worker ${worker.id} left while ${head.name} was being claimed: it goes back to its queue`, record.run_id);
+    return returnUnstarted(state, run, 'the worker left while the job was being claimed');
+  }
   await startRun(state, run);
 }

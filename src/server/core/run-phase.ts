@@ -63,6 +63,13 @@ export function toRunning(run: Run, console: ConsoleLog, deadline: NodeJS.Timeou
   run.console = console;
 }
 
+/** running -> running: a run sent ahead is begun by its worker only now; `deadline` replaces the one armed when it was sent. */
+export function rearmDeadline(run: Run, deadline: NodeJS.Timeout): void {
+  const p = run.phase;
+  move(run, ['running'], { kind: 'running', deadline });
+  if (p.kind === 'running') clearTimeout(p.deadline);
+}
+
 /** running -> stopping: the server asked the worker to stop (timeout: requeue, cancel: not); `grace` ends the wait. */
 export function toStopping(run: Run, why: string, requeue: boolean, grace: NodeJS.Timeout): void {
   const p = run.phase;

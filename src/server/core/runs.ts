@@ -7,8 +7,9 @@ import type { ResultRecord, RunRecord } from '../../spool/records.js';
 import { ConsoleLog } from './console-log.js';
 import { admitConsoleLine, consoleCapNotice, limitedOutcome, newUsage } from './limits.js';
 import { enqueueJob } from './queue.js';
-import { askStopWhileClaiming, isActive, toLeftForRestart, toRunning, toStopping, toStored, toStoring, type Run } from './run-phase.js';
+import { askStopWhileClaiming, isActive, rearmDeadline, toLeftForRestart, toRunning, toStopping, toStored, toStoring, type Run } from './run-phase.js';
 import type { ServerState, WorkerPeer } from './state.js';
+import { refuseDropped } from './worker-peer.js';
 
 // The run lifecycle (phases and their transitions: run-phase.ts). A run is
 // registered while its claim is in progress, runs once its job is sent, and
@@ -63,21 +64,25 @@ export async function startRun(state: ServerState, run: Run): Promise<void> {
   const stopAsked = run.phase.kind === 'claiming' ? run.phase.stopAsked : null;
   toRunning(run, console, runDeadline(state, run));
   console.on('grew', () => state.events.emit('run_output', { runId: record.run_id }));
-  worker.runId = record.run_id;
-  log('info', `${record.job.name} on ${record.job.platform} started on worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
+  // A worker still reporting its run (it pipelines: dispatch.ts workerWaits) holds this one until then.
+  const ahead = worker.runId !== null && worker.runId !== record.run_id;
+  if (ahead) worker.ahead = record.run_id;
+  else worker.runId = record.run_id;
+  log('info', `${record.job.name} on ${record.job.platform} ${ahead ? 'sent ahead to' : 'started on'} worker ${worker.id} (${worker.facts.hostname})`, record.run_id);
   state.events.emit('run_started', { run });
   try {
     await worker.link.sendJob(record.run_id, record.job, record.attempt);
   } catch (e) {
-    return loseRun(state, run, `worker lost before it got the job: ${reason(e)}`);
+    // The worker never got it, so it never began it: back to the queue as it was.
+    return returnUnstarted(state, run, `worker lost before it got the job: ${reason(e)}`);
   }
   if (stopAsked) stopRun(state, run, stopAsked.why, stopAsked.requeue);
 }
 
-/** Arms the job's timeout, counted from the run's start (a resumed run gets what is left of it). */
-export function runDeadline(state: ServerState, run: Run): NodeJS.Timeout {
+/** Arms the job's timeout, counted from the run's start (a resumed run gets what is left of it), or from `fromMs`. */
+export function runDeadline(state: ServerState, run: Run, fromMs = Date.parse(run.record.started)): NodeJS.Timeout {
   const { record } = run;
-  const left = Date.parse(record.started) + record.job.timeout_s * 1000 - Date.now();
+  const left = fromMs + record.job.timeout_s * 1000 - Date.now();
   const ms = Math.max(0, Math.min(Number.isNaN(left) ? record.job.timeout_s * 1000 : left, MAX_TIMER_MS));
   // why unref: the listener keeps a server alive; a run's timer alone must not (a core driven by a test).
   return setTimeout(() => stopRun(state, run, `timed out after ${record.job.timeout_s} s`, true), ms).unref();
@@ -170,7 +175,7 @@ export function freezeRuns(state: ServerState): void {
  */
 export async function leaveForRestart(state: ServerState, run: Run, console: ConsoleLog | null): Promise<void> {
   toLeftForRestart(run);
-  if (run.worker.runId === run.record.run_id) run.worker.runId = null;
+  releaseWorker(state, run);
   await console?.close().catch(() => undefined);
   state.runs.delete(run.record.run_id);
   log('info', `${run.record.job.name} left in running/ for the next start (the server is stopping)`, run.record.run_id);
@@ -186,7 +191,7 @@ export async function endRun(state: ServerState, run: Run, outcome: Outcome, req
   toStoring(run, outcome, requeue);
   const { record } = run;
   const id = record.run_id;
-  if (run.worker.runId === id) run.worker.runId = null;
+  releaseWorker(state, run);
   try {
     await run.console?.close();
   } catch (e) {
@@ -234,4 +239,59 @@ export async function endRun(state: ServerState, run: Run, outcome: Outcome, req
     log('error', `cannot store the result of ${record.job.name} in ${state.spool.path('running', id)}: ${reason(e)}`, id);
   }
   ended(outcome);
+}
+
+/**
+ * A run leaves its worker: a run sent ahead becomes the worker's current one
+ * (it begins it now, so its timeout counts from now); a worker left idle that
+ * asked for another job of a platform dropped meanwhile is told and closed.
+ */
+function releaseWorker(state: ServerState, run: Run): void {
+  const w = run.worker;
+  const id = run.record.run_id;
+  if (w.ahead === id) w.ahead = null;
+  if (w.runId !== id) return;
+  w.runId = w.ahead ?? null;
+  w.ahead = null;
+  const next = w.runId ? state.runs.get(w.runId) : undefined;
+  if (next?.phase.kind === 'running') rearmDeadline(next, runDeadline(state, next, Date.now()));
+  else if (w.runId === null && w.waiting && state.dropped.has(w.facts.platform)) refuseDropped(w);
+}
+
+/**
+ * Puts back a run its worker never began (sent ahead and dropped with its
+ * connection, or never received): the job goes to the front of its queue
+ * with its retries unchanged, and no result is stored. A run cancelled
+ * meanwhile ends as cancelled; one of a dropped platform is lost as usual.
+ *
+ * Crash safety, in this order: run.json goes first (unlink, fsync running/<id>),
+ * so a crash leaves job.json alone in running/<id>, which the next start
+ * requeues as never started (load.ts recoverRun), storing nothing; then the
+ * job is queued again (durable before the next step); then the directory
+ * goes. A crash before that leaves job.json beside the queued copy: the start
+ * requeues it, and a job is never queued twice (queue.ts enqueueJob). At no
+ * point is the job in neither place.
+ */
+export async function returnUnstarted(state: ServerState, run: Run, why: string): Promise<void> {
+  if (!isActive(run)) return;
+  if (state.stopping) return leaveForRestart(state, run, run.console);
+  const p = run.phase;
+  if (p.kind === 'stopping' && !p.requeue) return endRun(state, run, { kind: 'failed', message: p.why }, false, true);
+  if (state.dropped.has(run.record.job.platform)) return loseRun(state, run, why);
+  const { record } = run;
+  const id = record.run_id;
+  toStoring(run, { kind: 'failed', message: why }, true);
+  releaseWorker(state, run);
+  await run.console?.close().catch(() => undefined);
+  try {
+    await state.spool.dropRunRecord(id);
+    await enqueueJob(state, record.job, { front: true, retries: record.retries, ...(record.group ? { group: record.group } : {}) });
+    await state.spool.removeRunning(id);
+    log('info', `${record.job.name} back in the queue of ${record.job.platform}, never begun (${why})`, id);
+  } catch (e) {
+    log('error', `cannot put ${record.job.name} back in its queue: ${reason(e)}; it is requeued at the next start`, id);
+  }
+  state.runs.delete(id);
+  toStored(run, null);
+  state.events.emit('run_ended', { runId: id, outcome: null });
 }

@@ -10,7 +10,8 @@ import { builderOf, noteBuilder, verifyOf } from './verify-state.js';
  * over, so it never holds up the jobs behind it. Notes who builds a member.
  */
 export function pickPair(state: ServerState, platform: string): { worker: WorkerPeer; head: Queued } | null {
-  const waiting = [...state.workers.values()].filter((w) => w.waiting && w.facts.platform === platform && !w.link.isClosed);
+  // Idle workers first: a busy one asking ahead (pipelining) gets a job only when no idle worker wants it.
+  const waiting = [...state.workers.values()].filter((w) => w.waiting && w.facts.platform === platform && !w.link.isClosed).sort((a, b) => Number(a.runId !== null) - Number(b.runId !== null));
   if (waiting.length === 0) return null;
   const v = verifyOf(state);
   let hosts: string[] | null = null;

@@ -13,6 +13,8 @@ export interface WorkerLink {
   refuse(message: string, code: string): void;
   /** Closes the connection at once. */
   drop(): void;
+  /** The worker may ask for its next job while its current one is reported, and holds a job sent ahead (welcome.pipeline). */
+  readonly pipelines?: boolean;
 }
 
 /** A connected worker. */
@@ -25,5 +27,17 @@ export interface WorkerPeer {
   since: string;
   /** The run it is working on, or null while idle. */
   runId: string | null;
+  /** A run sent ahead while `runId` was being reported: the worker holds it unstarted until then (pipelining). */
+  ahead?: string | null;
   waiting: boolean;
+}
+
+function droppedMessage(platform: string): string {
+  return `platform ${platform} was dropped on this server (undrop-platform ${platform} to accept it again)`;
+}
+
+/** Tells a worker of a dropped platform so, and closes it (its program exits 123). */
+export function refuseDropped(w: WorkerPeer): void {
+  w.waiting = false;
+  w.link.refuse(droppedMessage(w.facts.platform), 'platform_dropped');
 }

@@ -23,6 +23,7 @@ function linkOf(conn: Connection): WorkerLink {
     sendCancel: (runId, why) => void conn.send({ type: 'cancel', run_id: runId, reason: why }).catch(() => undefined),
     refuse: (message, code) => void conn.fail(message, code),
     drop: () => conn.destroy(),
+    pipelines: true,
   };
 }
 
@@ -57,11 +58,12 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
     conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   try {
-    await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: hb });
+    await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: hb, pipeline: true });
     for (;;) {
       const m = decodeWorkerMessage(await conn.readLine());
       switch (m.type) {
         case 'job_requested':
+          // Also while its run is being reported (pipeline, see protocol/messages.ts): one job is claimed ahead.
           workerWaits(state, w);
           break;
         case 'heartbeat':
