@@ -159,3 +159,23 @@ test('SIGHUP to an idle worker while the server\'s job is on the wire: the job i
   assert.deepEqual(storedResults(dir, 'crossing')[0]!.result.outcome, { kind: 'exited', code: 0 });
   assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
 });
+
+test('SIGHUP after a pipelining worker was sent its next job ahead: that job is run and reported too (not left to the grace), then the worker exits 75', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '2', '--reattach-grace', '60']);
+  // A 200 MB artifact keeps the worker reporting the first job while the second is sent ahead.
+  await scheduleJob(server, 'first', 'hup-5', `#!/bin/sh\necho "first $$" >> ${out}/starts\nhead -c 200000000 /dev/zero > big.bin\necho first >> ${out}/ends\n`);
+  await scheduleJob(server, 'second', 'hup-5', jobScript(out, 'second'));
+  // execute puts a job first in its queue: second, then first, leaves first at the head.
+  await clientJson(server.remote, ['execute', 'second']);
+  await clientJson(server.remote, ['execute', 'first']);
+  const worker = startWorker(server.remote, 'hup-5', ['--loop']);
+  await waitFor('the second job to be sent ahead', () => /second on hup-5 sent ahead to worker/.test(server.err()), 30_000);
+  worker.child.kill('SIGHUP');
+  const { code } = await worker.exited;
+  assert.equal(code, 75, worker.err());
+  await waitFor('both results', () => storedResults(dir, 'first').length === 1 && storedResults(dir, 'second').length === 1, 30_000);
+  assert.deepEqual(storedResults(dir, 'second')[0]!.result.outcome, { kind: 'exited', code: 0 });
+  assert.deepEqual(lines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['first', 'second'], 'each started once');
+});
