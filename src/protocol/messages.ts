@@ -17,13 +17,16 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  *   compare: server: compare_reply{runs:[a,b]} (artifact lists with sha256; no bytes)
  *
  * Worker conversation:
- *   worker: hello{role:worker, facts}  server: welcome{heartbeat_ms, pipeline?} | failure, close
+ *   worker: hello{role:worker, facts, stored_acks?}  server: welcome{heartbeat_ms, pipeline?, stored_acks?} | failure, close
  *   loop:
  *     worker: job_requested            server: job{run_id, job}  (when one is due)
  *     worker: output*{seq,t,line}     server: cancel{run_id}?   (timeout, operator)
  *     worker: job_requested?           (pipeline only: once the job's process ended, before reporting)
  *     worker: artifact{path,size,mode} <size raw bytes>  (only after an exit)
  *     worker: job_finished{run_id, outcome}
+     server: job_stored{run_id, error?}  (to a hello with stored_acks: once the result is
+       durable; until then the worker keeps the run, and resumes it after a reconnect, so a
+       result the server lost in a crash is reported again instead of the job run again)
  *   pipeline (welcome.pipeline true): the early job_requested lets the server
  *   claim the next job while this one is reported and stored; a `job` that
  *   comes before this job_finished is held, and started right after it. A
@@ -39,7 +42,8 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
 /** First line of every connection, from client or worker. */
 export type Hello =
   | { type: 'hello'; role: 'client'; version: number; token?: string }
-  | { type: 'hello'; role: 'worker'; version: number; token?: string; worker: WorkerFacts };
+  /** stored_acks: the worker waits for job_stored after each job_finished (and the server sends it). */
+  | { type: 'hello'; role: 'worker'; version: number; token?: string; worker: WorkerFacts; stored_acks?: boolean };
 
 /** What a client asks to schedule. */
 export interface ScheduleSpec {
@@ -94,7 +98,8 @@ export type WorkerMessage =
 /** Everything the server sends, to clients and workers. */
 export type ServerMessage =
   /** pipeline: the server takes a job_requested while the worker's job is being reported (see the top). */
-  | { type: 'welcome'; version: number; server: string; heartbeat_ms: number; pipeline?: boolean }
+  /** stored_acks: to a worker that asked for them, this server sends job_stored. */
+  | { type: 'welcome'; version: number; server: string; heartbeat_ms: number; pipeline?: boolean; stored_acks?: boolean }
   | { type: 'failure'; message: string; code?: string }
   /** warnings: what the operator should look at although the command succeeded (e.g. a platform no worker serves). */
   | { type: 'success'; message: string; warnings?: string[] }
@@ -105,6 +110,12 @@ export type ServerMessage =
   | { type: 'resumed'; run_id: string; from: number }
   /** Answer to resume: the run is no longer this attempt's (lost, requeued, stored): kill it and discard it. */
   | { type: 'run_gone'; run_id: string; reason: string }
+  /**
+   * To a stored_acks worker, once per job_finished: the server is done with the run, so the
+   * worker may forget it. `error`: it could not
+   * store it (left in running/ for the server's next start); absent: the result is durable.
+   */
+  | { type: 'job_stored'; run_id: string; error?: string }
   | { type: 'cancel'; run_id: string; reason: string }
   | { type: 'heartbeat' }
   | { type: 'output'; run_id: string; n: number; t: number; line: string }

@@ -27,7 +27,8 @@ export interface WorkerOptions {
  *   1. connect and send a hello with what this host is;
  *   2. ask for a job and wait (heartbeats both ways meanwhile);
  *   3. run it, streaming every output line numbered; a `cancel` kills its process group;
- *   4. send its artifacts (after an exit only), then job_finished; remove the work dir;
+ *   4. send its artifacts (after an exit only), then job_finished; wait for
+ *      job_stored (its result is durable on the server), then remove the work dir;
  *   5. once mode: exit; loop mode: ask again, reconnecting with back-off when
  *      the server is away.
  * If the server cannot be heard mid-job (it restarted, the network dropped),
@@ -120,11 +121,16 @@ function sleep(ms: number, stop?: AbortSignal): Promise<void> {
 }
 
 type Reply = Extract<ServerMessage, { type: 'job' | 'resumed' | 'run_gone' }>;
+type Stored = Extract<ServerMessage, { type: 'job_stored' }>;
 
 /** One connection: resumes the carried job, then takes jobs (one, or until the connection fails in loop mode). Returns whether a job was reported. */
 async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   // The stop signal also ends a connect or a handshake that hangs (a frozen server).
-  const { conn, welcome } = await dial(opts.remote, { role: 'worker', worker: workerFacts(opts.platform), ...(opts.token ? { token: opts.token } : {}) }, opts.stop ? { signal: opts.stop } : {});
+  const { conn, welcome } = await dial(
+    opts.remote,
+    { role: 'worker', worker: workerFacts(opts.platform), stored_acks: true, ...(opts.token ? { token: opts.token } : {}) },
+    opts.stop ? { signal: opts.stop } : {},
+  );
   log('info', `connected to ${conn.peer} (${welcome.server}) as a ${opts.platform} worker`);
   const hb = welcome.heartbeat_ms;
   let waiter = null as ((m: Reply | Error) => void) | null;
@@ -132,6 +138,9 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   let asked = false;
   let ahead = null as Extract<ServerMessage, { type: 'job' }> | null;
   let ran = false;
+  /** Reported runs whose job_stored has not come yet, by run id. */
+  const acks = new Map<string, (m: Stored) => void>();
+  const storedAck = (runId: string) => new Promise<Stored>((r) => acks.set(runId, r)).finally(() => acks.delete(runId));
   /** Whether this connection begins another job: the first one, then as takesAnother says. */
   const mayBegin = () => !ran || takesAnother(opts);
   let failure = null as Error | null;
@@ -170,6 +179,8 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
           else carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
           waiter?.(m);
         } else if (m.type === 'resumed' || m.type === 'run_gone') waiter?.(m);
+        // The ack of a report (one of a job cancelled before it began is not waited for).
+        else if (m.type === 'job_stored') acks.get(m.run_id)?.(m);
         else if (m.type === 'cancel' && carry.attempt?.runId === m.run_id) carry.attempt.abort.abort(new Error(m.reason));
         else if (m.type === 'cancel' && ahead?.run_id === m.run_id) {
           // Never begun: answered at once (the line queues behind any artifact being sent).
@@ -218,7 +229,16 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
       // Not awaited: it queues before the report's lines; a lost connection fails the report below.
       conn.send({ type: 'job_requested' }).catch(() => undefined);
     }
+    // Asked for before the report: the ack may come right behind job_finished.
+    const ack = welcome.stored_acks ? storedAck(a.runId) : null;
     await a.report(conn, lost);
+    if (ack) {
+      // Until the server has stored the result, the attempt is kept: a connection lost meanwhile
+      // (the server crashed while storing) is reconnected and the run resumed and reported again,
+      // so the job does not run a second time.
+      const m = await Promise.race([ack, lost]);
+      if (m.error) log('warn', `the server did not store ${a.job.name}: ${m.error}`, a.runId);
+    }
     carry.attempt = null;
     await a.cleanup();
   };

@@ -36,7 +36,7 @@ function linkOf(conn: Connection): WorkerLink {
  *   3. send heartbeats, and treat 3 silent periods as a lost worker;
  *   4. on close or garbage, the core records its current run as lost.
  */
-export async function runWorkerSession(state: ServerState, conn: Connection, facts: WorkerFacts): Promise<void> {
+export async function runWorkerSession(state: ServerState, conn: Connection, facts: WorkerFacts, storedAcks = false): Promise<void> {
   const w: WorkerPeer = { id: randomBytes(4).toString('hex'), link: linkOf(conn), peer: conn.peer, facts, since: new Date().toISOString(), runId: null, waiting: false };
   // A refused worker (dropped platform) has been sent its failure line; the connection closes behind it.
   if (!connectWorker(state, w)) return;
@@ -58,7 +58,7 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
     conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   try {
-    await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: hb, pipeline: true });
+    await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: hb, pipeline: true, ...(storedAcks ? { stored_acks: true } : {}) });
     for (;;) {
       const m = decodeWorkerMessage(await conn.readLine());
       switch (m.type) {
@@ -69,6 +69,8 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
         case 'heartbeat':
           break;
         case 'resume': {
+          // why not job_stored for a run with a stored result: a run lost after the grace has one
+          // too (under the same id), and that worker must kill its job; run_gone fits both.
           const r = resumeRun(state, w, m.run_id, m.attempt);
           if ('gone' in r) log('warn', `worker ${w.id} asked to resume run ${m.run_id}: ${r.gone}; told to drop it`, m.run_id);
           await w.link.sendResume?.(m.run_id, 'from' in r ? r.from : null, 'gone' in r ? r.gone : '');
@@ -98,7 +100,19 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
           // why not awaited: storing takes several fsyncs, and the worker's next job_requested
           // (right behind this line) need not wait for them; the run leaves its active phases and the
           // worker is idle synchronously, and the core logs its own storage errors.
-          if (run) void finishRun(state, run, m.outcome).catch((e) => log('error', `cannot store run: ${reason(e)}`, m.run_id));
+          const stored = run ? finishRun(state, run, m.outcome) : Promise.reject(new Error('it is not this worker\'s current run'));
+          // The ack: a worker that asked keeps the run (and resumes it after a reconnect) until it comes.
+          const ack = (error?: string) => (storedAcks ? conn.send({ type: 'job_stored', run_id: m.run_id, ...(error === undefined ? {} : { error }) }) : undefined);
+          void stored
+            .then(
+              // The core logged why a result was not stored; it is in running/ for the next start then.
+              () => ack(state.results.has(m.run_id) ? undefined : 'not stored: left in running/ for the next start'),
+              (e) => {
+                if (run) log('error', `cannot store run: ${reason(e)}`, m.run_id);
+                return ack(reason(e));
+              },
+            )
+            .catch(() => undefined);
           break;
         }
         default: {
