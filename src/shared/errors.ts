@@ -1,5 +1,9 @@
-/** Exit codes kept from the original so existing scripts keep working. */
-export const EXIT = { ok: 0, failure: 123, usage: 124, internal: 125 } as const;
+/**
+ * Exit codes kept from the original so existing scripts keep working;
+ * `drained` (EX_TEMPFAIL): a worker that finished its job on SIGHUP and asks
+ * its supervisor to start it again (the new binary after an upgrade).
+ */
+export const EXIT = { ok: 0, failure: 123, usage: 124, internal: 125, drained: 75 } as const;
 
 /**
  * The one error type for expected failures: a stable `code` for programs and a

@@ -2,6 +2,7 @@ import mri from 'mri';
 import { parseRemote } from '../protocol/dial.js';
 import { checkName } from '../protocol/decode.js';
 import { checkFlags, flattenBooleans, prepareArgv, runMain, usageError } from '../shared/cli.js';
+import { EXIT } from '../shared/errors.js';
 import { setVerbose } from '../shared/log.js';
 import { readTransportFlags, transportHelp, WORKER_TRANSPORT_FLAGS } from '../protocol/transport-flags.js';
 import { versionLine } from '../shared/version.js';
@@ -32,8 +33,13 @@ A lost server mid-job does not stop the job: the worker reconnects (also with
 --once) and resumes the run; if the server gave the run up meanwhile, the job
 is killed.
 
-exit codes: 0 ok, 123 failure (server unreachable, the run given up while
-away), 124 bad usage, 125 internal error`;
+signals: SIGTERM/SIGINT stop at once (a running job is killed and requeued);
+SIGHUP drains: the running job goes on to its end and is reported, no new job
+is taken, then exit 75 (an idle worker exits 75 at once), so that a
+supervisor starts it again, e.g. on a new binary after an upgrade.
+
+exit codes: 0 ok, 75 drained (SIGHUP: start me again), 123 failure (server
+unreachable, the run given up while away), 124 bad usage, 125 internal error`;
 
 void runMain(async (argv) => {
   const strings = ['remote', 'workdir', ...WORKER_TRANSPORT_FLAGS, ...SANDBOX_FLAGS];
@@ -64,12 +70,17 @@ void runMain(async (argv) => {
   const onSignal = (sig: NodeJS.Signals) => stop.abort(sig);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // SIGHUP drains: the job goes on to its end and is reported, then exit 75 asks the supervisor for a fresh start (why `on`: a second SIGHUP must not kill).
+  const drain = new AbortController();
+  process.on('SIGHUP', () => drain.abort('SIGHUP'));
   await runWorker({
     stop: stop.signal,
+    drain: drain.signal,
     platform: String(platform),
     remote: { ...parseRemote(args.remote ?? process.env.BUILDER_REMOTE ?? '127.0.0.1:1234'), ...transport },
     loop: args.loop === true,
     sandbox,
     ...(args.workdir ? { workRoot: args.workdir } : {}),
   });
+  return drain.signal.aborted && !stop.signal.aborted ? EXIT.drained : EXIT.ok;
 });

@@ -18,7 +18,7 @@ export interface WorkerOptions {
   token?: string;
   /** Aborted on SIGTERM/SIGINT: the current job's process group is killed and the worker exits. */
   stop?: AbortSignal;
-  /** Aborted to drain: the current job is finished and reported, no new one is taken (see takesAnother). */
+  /** Aborted to drain (SIGHUP): the current job is finished and reported, no new one is asked for (see takesAnother), then runWorker returns. */
   drain?: AbortSignal;
 }
 
@@ -47,14 +47,21 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     process.stderr.write(`builder-worker: ${why}stopping${job ? ` (killing ${job}; the server requeues it)` : ' (no job was running)'}\n`);
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
+  // Draining: done once nothing is carried (an idle worker at once; see serveOnce).
+  const drained = () => opts.drain?.aborted === true && !carry.attempt;
+  const onDrain = () => {
+    const job = carry.attempt?.job.name;
+    process.stderr.write(`builder-worker: ${String(opts.drain?.reason ?? 'drain')}: draining (${job ? `finishing ${job}, then exiting` : 'no job was running: exiting'}; no new job is taken)\n`);
+  };
+  opts.drain?.addEventListener('abort', onDrain, { once: true });
   try {
-    while (!opts.stop?.aborted) {
+    while (!opts.stop?.aborted && !drained()) {
       try {
         const ran = await serveOnce(opts, carry);
         backoff = 250;
         if ((!opts.loop && ran) || opts.drain?.aborted) return;
       } catch (e) {
-        if (opts.stop?.aborted) return;
+        if (opts.stop?.aborted || drained()) return;
         // Retrying cannot fix these: say so once and exit (the service manager decides what next).
         if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted', 'run_gone'].includes(e.code)) throw e;
         if (!opts.loop && !carry.attempt) throw e;
@@ -64,12 +71,13 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
           throw new BuilderError('connection_lost', `${reason(e)}; the server was away past the timeout of ${held.job.name} (${held.job.timeout_s} s): it is killed here`);
         const cap = carry.attempt ? RESUME_BACKOFF_MAX_MS : 30_000;
         log('warn', `${reason(e)}; reconnecting in ${(Math.min(backoff, cap) / 1000).toFixed(1)} s${carry.attempt ? ` (${carry.attempt.job.name} goes on meanwhile)` : ''}`);
-        await sleep(Math.min(backoff, cap), opts.stop);
+        await sleep(Math.min(backoff, cap), carry.attempt ? opts.stop : anyOf(opts.stop, opts.drain));
         backoff = Math.min(backoff * 2, cap);
       }
     }
   } finally {
     opts.stop?.removeEventListener('abort', onStop);
+    opts.drain?.removeEventListener('abort', onDrain);
     // Stopped or giving up: a job nobody can report on is not left running.
     if (carry.attempt) await carry.attempt.discard('the worker is stopping');
   }
@@ -93,6 +101,11 @@ const RESUME_BACKOFF_MAX_MS = 2000;
 /** The job a worker holds across connections, until the server has its result. */
 interface Carry {
   attempt: Attempt | null;
+}
+
+function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length > 1 ? AbortSignal.any(present) : present[0];
 }
 
 function sleep(ms: number, stop?: AbortSignal): Promise<void> {
@@ -144,6 +157,14 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
     conn.destroy();
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
+  // Drained while idle (waiting for a job): hang up now, but half-close first and keep reading until the
+  // server closes too (at most 2 s): a job it sent meanwhile is read, run, resumed and reported, not lost.
+  const onDrain = () => {
+    if (carry.attempt) return;
+    conn.close();
+    setTimeout(() => conn.destroy(), 2000).unref();
+  };
+  opts.drain?.addEventListener('abort', onDrain, { once: true });
   // Reads the server's lines for the whole connection: jobs, resume answers, cancels, heartbeats.
   const reader = (async () => {
     try {
@@ -257,7 +278,9 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
         ran = true;
       }
     }
-    while (mayBegin()) {
+    // Draining: no job is asked for, but one the server sent already (ahead of the last one, or an answer
+    // crossing the hang-up) is run and reported: dropped, it would wait out the grace and cost a retry.
+    while ((mayBegin() && !opts.drain?.aborted) || ahead) {
       await finish(await nextJob(), 0);
       ran = true;
     }
@@ -267,6 +290,7 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
     return ran;
   } finally {
     opts.stop?.removeEventListener('abort', onStop);
+    opts.drain?.removeEventListener('abort', onDrain);
     clearInterval(beat);
     conn.destroy();
     await reader;

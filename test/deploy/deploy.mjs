@@ -473,19 +473,38 @@ try {
     return checkHostile(consoleOf(r.run_id), { reachable: '172.17.0.1' });
   });
 
-  await step('back to loopback; a job runs while the package is upgraded to a newer .deb', async () => {
+  await step('back to loopback; a job runs while the package is upgraded to a newer .deb: it runs once, and the workers drain onto the new binary', async () => {
     inMachine("sed -i 's/^BUILDER_IP=.*/BUILDER_IP=127.0.0.1/; s/^BUILDER_REMOTE=.*/BUILDER_REMOTE=127.0.0.1:1234/' /etc/default/builder && systemctl restart builder 'builder-worker@debian-12:*'");
     await workersUp('debian-12', 2);
+    const units = [1, 2].map((i) => `builder-worker@debian-12:${i}.service`);
     client('schedule slow debian-12 /srv/deploy/jobs/slow.sh --period never');
     client('execute slow');
     await waitFor('the slow job to start', () => clientJson('info').running.some((r) => r.name === 'slow'), 60_000);
+    const before = Object.fromEntries(units.map((u) => [u, prop(u, 'MainPID')]));
     inMachine(`apt-get install -y -q /srv/deploy/builder_${version2}_${arch}.deb`);
     assert(inMachine("dpkg-query -W -f='${Version}' builder").out === version2, 'the new version is not installed');
     await waitFor('builder.service to be active', () => prop('builder.service', 'ActiveState') === 'active');
-    await workersUp('debian-12', 2);
     const done = await waitFor('the slow job to succeed', () => clientJson('results slow').find((r) => r.outcome.kind === 'exited' && r.outcome.code === 0), 180_000);
     const runs = clientJson('results slow');
-    return `${runs.length} run(s) of slow: ${runs.map((r) => JSON.stringify(r.outcome)).join(', ')}; succeeded ${done.run_id}`;
+    assert(runs.length === 1, `${runs.length} runs of slow: ${runs.map((r) => JSON.stringify(r.outcome)).join(', ')}`);
+    const lines = consoleOf(done.run_id);
+    assert(lines.filter((l) => l.startsWith('slow: started')).length === 1 && lines.includes('slow: done'), `the console of slow:\n${lines.join('\n')}`);
+    // Every start of a job is a `running NAME` line in its worker's journal.
+    const starts = inMachine("journalctl -b -q --no-pager -o cat -u 'builder-worker@*' | grep -c 'running slow ' || true").out.trim();
+    assert(starts === '1', `slow was started ${starts} times`);
+    // Both workers drained (reload, not restart) and run the new binary: the old one's file was replaced, so its /proc exe reads "(deleted)".
+    const after = await waitFor('both workers to be started again on the new binary', () => {
+      const now = units.map((u) => ({ u, pid: prop(u, 'MainPID'), state: prop(u, 'ActiveState') }));
+      if (!now.every((w) => w.state === 'active' && w.pid !== '0' && w.pid !== before[w.u])) return null;
+      return now.every((w) => !inMachine(`readlink /proc/${w.pid}/exe`).out.includes('(deleted)')) ? now : null;
+    }, 90_000);
+    await workersUp('debian-12', 2);
+    const drained = inMachine("journalctl -b -q --no-pager -o cat -u 'builder-worker@*' | grep -c 'SIGHUP: draining' || true").out.trim();
+    assert(drained === '2', `${drained} workers said they drain`);
+    const finished = Date.parse(done.finished) / 1000;
+    const startedAt = units.map((u) => Number(inMachine(`systemctl show --timestamp=unix -p ExecMainStartTimestamp --value '${u}'`).out.trim().replace(/^@/, '')));
+    assert(startedAt.some((t) => t >= finished - 1), `no worker started again after slow finished (${done.finished}): ${startedAt.join(', ')}`);
+    return `1 run of slow, started once, ${JSON.stringify(done.outcome)}; workers ${after.map((w) => `${before[w.u]} -> ${w.pid}`).join(', ')}`;
   });
 
   await step('apt remove: workers stop before the server, nothing ends failed', () => {

@@ -76,7 +76,8 @@ test('observe exits 123 when the run ended without an outcome; --exit-status mir
   await scheduleJob(server, 'long', 'obs-1', '#!/bin/sh\necho started\nsleep 60\n', ['--period', 'never']);
   await clientJson(server.remote, ['execute', 'long']);
   const run = await waitFor('the long run', async () => (await clientJson(server.remote, ['info'])).running[0]);
-  const watcher = spawnProgram('builder-client', ['--remote', server.remote, 'observe', run.run_id]);
+  // --reconnect-for 0: by default it would wait for the server to come back (reattach-observe.test.ts).
+  const watcher = spawnProgram('builder-client', ['--remote', server.remote, 'observe', run.run_id, '--reconnect-for', '0']);
   await waitFor('the watcher to see the run', () => watcher.out().includes('started'));
   await stopChild(server.child);
   assert.equal((await watcher.exited).code, 123, watcher.err());

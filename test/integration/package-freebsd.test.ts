@@ -26,7 +26,9 @@ esac`,
   -r) rm -f "$STATE/jail-$4"; [ -f "$STATE/worker.pid" ] && kill "$(cat "$STATE/worker.pid")" ;;
 esac
 exit 0`,
-  jexec: `[ -n "\${WORKER_SECONDS:-}" ] && { echo $$ > "$STATE/worker.pid"; exec sleep "$WORKER_SECONDS"; }
+  // WORKER_DRAIN: as builder-worker on SIGHUP, it finishes (0.3 s), then exits 75.
+  jexec: `[ -n "\${WORKER_DRAIN:-}" ] && { trap 'sleep 0.3; echo drained > "$STATE/drained"; exit 75' HUP; echo $$ > "$STATE/worker.pid"; while :; do sleep 0.1; done; }
+[ -n "\${WORKER_SECONDS:-}" ] && { echo $$ > "$STATE/worker.pid"; exec sleep "$WORKER_SECONDS"; }
 exit "\${WORKER_EXIT:-0}"`,
   umount: 'exit 0',
 };
@@ -112,6 +114,22 @@ test('SIGTERM during a job: jail-run ends at once and still removes the jail and
   assert.ok(!existsSync(join(f.state, 'clone-zroot_builder_run-orba')), 'the clone is destroyed');
 });
 
+test('SIGHUP during a job: jail-run passes it on to the worker, waits for it to drain, exits 75 and removes the jail and the clone', async () => {
+  const f = makeFakes('sighup');
+  const child = spawn('sh', jailRunArgs('sighup'), { env: envFor(f, { WORKER_DRAIN: '1' }), stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(join(f.state, 'worker.pid'))) {
+    assert.ok(Date.now() < deadline, 'jail-run never started the worker');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill('SIGHUP');
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  assert.equal(code, 75, 'the worker\'s drain status');
+  assert.ok(existsSync(join(f.state, 'drained')), 'the worker drained before jail-run ended');
+  assert.ok(!existsSync(join(f.state, 'clone-zroot_builder_run-orba')), 'the clone is destroyed');
+  assert.ok(!existsSync(join(f.state, 'jail-orba')), 'the jail is removed');
+});
+
 test('jail-run refuses a bad jail name or snapshot', async () => {
   const f = makeFakes('bad');
   const args = jailRunArgs('bad');
@@ -154,4 +172,40 @@ test('supervise passes SIGTERM on to the program and exits', async () => {
   });
   assert.equal(code, 0);
   assert.throws(() => process.kill(pid, 0), 'the program is gone too');
+});
+
+test('supervise passes SIGHUP on to the program, keeps waiting for it, and starts it again after it exits 75 (a drained worker)', async () => {
+  const runs = join(dir, 'drain-runs');
+  const hups = join(dir, 'drain-hups');
+  writeFileSync(runs, '');
+  writeFileSync(hups, '');
+  // As builder-worker drains: on SIGHUP it finishes (0.5 s more of work), then exits 75.
+  const prog = join(dir, 'drainer');
+  // why the trap first: the test sends SIGHUP once the start is written.
+  writeFileSync(prog, `#!/bin/sh\ntrap 'echo hup >> "${hups}"; sleep 0.5; exit 75' HUP\necho $$ >> "${runs}"\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 });
+  const child = spawn('sh', [join(repoRoot, 'freebsd/supervise'), prog], { stdio: 'ignore' });
+  const until = async (what: string, check: () => boolean) => {
+    const deadline = Date.now() + 15_000;
+    while (!check()) {
+      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n').filter((l) => l !== '');
+  try {
+    await until('the program to start', () => lines(runs).length === 1);
+    child.kill('SIGHUP');
+    await until('the program to get the SIGHUP', () => lines(hups).length === 1);
+    assert.equal(child.exitCode, null, 'supervise goes on');
+    await until('the program to be started again', () => lines(runs).length === 2);
+    assert.notEqual(lines(runs)[0], lines(runs)[1], 'a new process');
+    assert.equal(child.exitCode, null);
+  } finally {
+    const code = await new Promise<number | null>((resolve) => {
+      if (child.exitCode !== null) return resolve(child.exitCode);
+      child.once('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0);
+  }
 });

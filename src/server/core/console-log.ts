@@ -32,6 +32,12 @@ export class ConsoleLog extends EventEmitter {
   lines = 0;
   /** Set once the run ended and the last line is on disk. */
   ended = false;
+  /**
+   * After openExisting: the bytes of the worker's lines as the console limit counts them, the last
+   * line's text, and how many lines the server itself added (`builder-server: ...` at t 0, about
+   * artifacts), which have no seq of the worker's.
+   */
+  kept = { bytes: 0, last: null as string | null, serverLines: 0 };
 
   constructor(readonly path: string) {
     super();
@@ -59,7 +65,15 @@ export class ConsoleLog extends EventEmitter {
     const text = await fs.readFile(this.path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
     const whole = text.endsWith('\n') ? text.length : text.lastIndexOf('\n') + 1;
     if (whole < text.length) await fs.truncate(this.path, Buffer.byteLength(text.slice(0, whole)));
-    this.lines = text.slice(0, whole).split('\n').length - 1;
+    const lines = text.slice(0, whole).split('\n').slice(0, -1);
+    this.lines = lines.length;
+    // why parse: the run's console limit goes on counting from what it kept (limits.ts restoredUsage).
+    for (const l of lines) {
+      const { t, line } = parseStored(l);
+      if (t === 0 && line.startsWith('builder-server: ')) this.kept.serverLines++;
+      else this.kept.bytes += Buffer.byteLength(line) + 1;
+      this.kept.last = line;
+    }
     await this.open();
   }
 
@@ -142,6 +156,16 @@ export class ConsoleLog extends EventEmitter {
       this.wakeRoom();
       this.emit('end');
     }
+  }
+}
+
+/** One stored console line (a hand-edited line that is not JSON counts as its text). */
+function parseStored(stored: string): { t: number | null; line: string } {
+  try {
+    const v = JSON.parse(stored) as { t?: unknown; line?: unknown };
+    return { t: typeof v.t === 'number' ? v.t : null, line: typeof v.line === 'string' ? v.line : stored };
+  } catch {
+    return { t: null, line: stored };
   }
 }
 

@@ -83,6 +83,27 @@ export function admitConsoleLine(limits: Limits, u: RunUsage, line: string): 'ke
   return 'last';
 }
 
+/** The console line stored in place of the one that crossed --max-console-bytes. */
+export function consoleCapNotice(exceeded: string): string {
+  return `builder-server: ${exceeded}; further output discarded`;
+}
+
+const CAP_NOTICE = /^builder-server: (console exceeds the limit of .* \(--max-console-bytes\)); further output discarded$/;
+
+/**
+ * The usage of a run adopted after a restart, from its console as stored
+ * (`bytes` counted as admitConsoleLine does, `last` its last line): a run
+ * that had hit the console limit stays over it (the resent lines past it are
+ * dropped again, and its outcome says so), one below it keeps counting.
+ */
+export function restoredUsage(limits: Limits, bytes: number, last: string | null): RunUsage {
+  const u = newUsage();
+  const capped = last === null ? null : CAP_NOTICE.exec(last);
+  u.consoleBytes = capped ? limits.maxConsoleBytes + 1 : bytes;
+  if (capped) u.exceeded = capped[1]!;
+  return u;
+}
+
 /** The outcome stored for a run: the worker's, unless something could not be stored or the run went over a limit. */
 export function limitedOutcome(u: RunUsage, reported: Outcome): Outcome {
   if (u.storage) return { kind: 'failed', message: u.storage };

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { log } from '../../shared/log.js';
 import type { RunRecord } from '../../spool/records.js';
 import { ConsoleLog } from './console-log.js';
-import { newUsage } from './limits.js';
+import { restoredUsage } from './limits.js';
 import { toAwaitingWorker, toResumed, type Run } from './run-phase.js';
 import { loseRun, runDeadline } from './runs.js';
 import type { ServerState } from './state.js';
@@ -59,7 +59,12 @@ export async function adoptRun(state: ServerState, record: RunRecord): Promise<b
   const console = new ConsoleLog(state.spool.consolePath(record.run_id));
   await console.openExisting();
   const why = 'the server restarted';
-  const run = { record, worker: absentWorker(record), console, artifacts: [], usage: newUsage(), seq: console.lines } as Omit<Run, 'phase'> as Run;
+  // The next seq is the number of the worker's lines kept: each seq is one line (the server's own
+  // artifact notices have none); the line that crossed the console limit is the notice, and the lines
+  // past it, resent from there, are dropped again (restoredUsage).
+  const usage = restoredUsage(state.config.limits, console.kept.bytes, console.kept.last);
+  const seq = console.lines - console.kept.serverLines;
+  const run = { record, worker: absentWorker(record), console, artifacts: [], usage, seq } as Omit<Run, 'phase'> as Run;
   run.phase = { kind: 'awaiting_worker', why, grace: graceTimer(state, run, why) };
   console.on('grew', () => state.events.emit('run_output', { runId: record.run_id }));
   state.runs.set(record.run_id, run);

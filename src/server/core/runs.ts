@@ -5,7 +5,7 @@ import { log } from '../../shared/log.js';
 import { logLimited } from '../../shared/rate-limited-log.js';
 import type { ResultRecord, RunRecord } from '../../spool/records.js';
 import { ConsoleLog } from './console-log.js';
-import { admitConsoleLine, limitedOutcome, newUsage } from './limits.js';
+import { admitConsoleLine, consoleCapNotice, limitedOutcome, newUsage } from './limits.js';
 import { enqueueJob } from './queue.js';
 import { askStopWhileClaiming, isActive, rearmDeadline, toLeftForRestart, toRunning, toStopping, toStored, toStoring, type Run } from './run-phase.js';
 import type { ServerState, WorkerPeer } from './state.js';
@@ -132,7 +132,7 @@ export function recordOutput(state: ServerState, run: Run, t: number, line: stri
   if (admit === 'keep') run.console?.append({ t, line });
   else if (admit === 'last') {
     log('warn', `${run.record.job.name}: ${run.usage.exceeded}; further output discarded`, run.record.run_id);
-    run.console?.append({ t, line: `builder-server: ${run.usage.exceeded}; further output discarded` });
+    run.console?.append({ t, line: consoleCapNotice(run.usage.exceeded!) });
   }
 }
 

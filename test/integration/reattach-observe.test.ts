@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { clientJson, scheduleJob, spawnProgram, startServer, startWorker, tempDir, waitFor } from './harness.js';
+
+// Issue 14: an observer following a run across a server restart reconnects
+// on its own and goes on from the line after the last one it printed.
+
+function jobScript(out: string): string {
+  return `#!/bin/sh
+i=1
+while [ $i -le 16 ]; do
+  echo "line $i"
+  echo $i > ${out}/progress
+  i=$((i+1))
+  sleep 0.5
+done
+`;
+}
+
+const progress = (out: string): number => Number(existsSync(join(out, 'progress')) ? readFileSync(join(out, 'progress'), 'utf8').trim() : 0);
+const EXPECTED = Array.from({ length: 16 }, (_, i) => `line ${i + 1}`);
+const printed = (text: string): string[] => text.split('\n').filter((l) => l !== '');
+
+for (const [signal, command] of [['SIGKILL', 'observe'], ['SIGTERM', 'observe'], ['SIGKILL', 'observe-latest']] as const) {
+  test(`${command} across a server ${signal}ed and restarted mid-run prints every line once and in order and exits 0 with the result`, async () => {
+    const dir = tempDir();
+    const out = tempDir('builder-job-out-');
+    const flags = ['--heartbeat', '1', '--reattach-grace', '20'];
+    let server = await startServer(dir, flags);
+    const platform = `obs-${signal}-${command}`;
+    await scheduleJob(server, 'watched', platform, jobScript(out));
+    await clientJson(server.remote, ['execute', 'watched']);
+    const worker = startWorker(server.remote, platform, ['--once']);
+    const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+    const observer = spawnProgram('builder-client', ['--remote', server.remote, ...(command === 'observe' ? ['observe', run.run_id] : ['observe-latest', '--job', 'watched'])]);
+    await waitFor('the observer to print 3 lines', () => printed(observer.out()).length >= 3);
+    server.child.kill(signal);
+    await server.exited;
+    await waitFor('the job to be 2 s further', () => progress(out) >= 8);
+    assert.equal(observer.child.exitCode, null, 'the observer waits for the server');
+    server = await startServer(dir, flags, server.port);
+    const { code } = await observer.exited;
+    assert.equal(code, 0, `the observer got the result: ${observer.err()}`);
+    assert.deepEqual(printed(observer.out()), EXPECTED, 'every line once and in order');
+    assert.match(observer.err(), /reconnecting in [\d.]+ s to go on from line \d+/);
+    assert.match(observer.err(), new RegExp(`${run.run_id}: exited 0`));
+    assert.equal((await worker.exited).code, 0, worker.err());
+  });
+}
+
+test('an observer whose server stays away past --reconnect-for gives up with exit 123 and the line to resume from', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '1', '--reattach-grace', '20']);
+  await scheduleJob(server, 'abandoned', 'obs-3', jobScript(out));
+  await clientJson(server.remote, ['execute', 'abandoned']);
+  startWorker(server.remote, 'obs-3', ['--once']);
+  const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+  const observer = spawnProgram('builder-client', ['--remote', server.remote, '--json', 'observe', run.run_id, '--reconnect-for', '1']);
+  await waitFor('the observer to print 2 lines', () => printed(observer.out()).length >= 2);
+  server.child.kill('SIGKILL');
+  const { code } = await observer.exited;
+  assert.equal(code, 123, observer.err());
+  const lines = printed(observer.out()).map((l) => JSON.parse(l) as { n: number });
+  const next = lines.at(-1)!.n + 1;
+  assert.deepEqual(lines.map((l) => l.n), Array.from({ length: next }, (_, i) => i), 'the lines it printed, each once');
+  const last = printed(observer.err()).at(-1)!;
+  assert.match(last, new RegExp(`did not take the observer back within 1 s \\(--reconnect-for\\): resume with: builder-client observe ${run.run_id} --from ${next}$`));
+});
+
+test('observe --reconnect-for 0 keeps the old behaviour: a server restart ends the observer with exit 123', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '1', '--reattach-grace', '20']);
+  await scheduleJob(server, 'once-only', 'obs-4', jobScript(out));
+  await clientJson(server.remote, ['execute', 'once-only']);
+  startWorker(server.remote, 'obs-4', ['--once']);
+  const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+  const observer = spawnProgram('builder-client', ['--remote', server.remote, 'observe', run.run_id, '--reconnect-for', '0']);
+  await waitFor('the observer to print a line', () => printed(observer.out()).length >= 1);
+  server.child.kill('SIGTERM');
+  const { code } = await observer.exited;
+  assert.equal(code, 123, observer.err());
+  assert.match(observer.err(), /ended without an outcome/);
+  assert.doesNotMatch(observer.err(), /reconnecting/);
+});

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { alive, clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+
+// Issue 14: a worker's connection dropping while the server stays up. The
+// worker talks to the server through a TCP proxy on loopback that the test
+// cuts (every connection destroyed) and can hold down (new connections
+// refused), as a network outage would; clients talk to the server directly.
+
+/** A loopback TCP proxy to `port` whose connections can be cut and which can refuse new ones. */
+class CutProxy {
+  private readonly pairs = new Set<[net.Socket, net.Socket]>();
+  private down = false;
+  readonly server: net.Server;
+  connections = 0;
+
+  constructor(port: number) {
+    this.server = net.createServer((inbound) => {
+      if (this.down) return void inbound.destroy();
+      this.connections++;
+      const outbound = net.connect(port, '127.0.0.1');
+      const pair: [net.Socket, net.Socket] = [inbound, outbound];
+      this.pairs.add(pair);
+      const end = () => {
+        inbound.destroy();
+        outbound.destroy();
+        this.pairs.delete(pair);
+      };
+      for (const s of pair) s.on('error', end).on('close', end);
+      inbound.pipe(outbound);
+      outbound.pipe(inbound);
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  /** Destroys every connection; with `hold`, refuses new ones until `restore`. */
+  cut(hold = false): void {
+    this.down = hold;
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  restore(): void {
+    this.down = false;
+  }
+
+  close(): void {
+    this.cut(true);
+    this.server.close();
+  }
+}
+
+const proxies: CutProxy[] = [];
+after(() => proxies.forEach((p) => p.close()));
+
+const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
+const progress = (out: string): number => Number(lines(join(out, 'progress'))[0] ?? 0);
+
+/** N lines, one every `pause` s; notes its start (with its pid) and progress outside its work dir. */
+function jobScript(out: string, n: number, pause: string): string {
+  return `#!/bin/sh
+echo "start $$" >> ${out}/starts
+i=1
+while [ $i -le ${n} ]; do
+  echo "line $i"
+  echo $i > ${out}/progress
+  i=$((i+1))
+  sleep ${pause}
+done
+`;
+}
+
+async function proxied(port: number): Promise<{ proxy: CutProxy; remote: string }> {
+  const proxy = new CutProxy(port);
+  proxies.push(proxy);
+  return { proxy, remote: await proxy.listen() };
+}
+
+test('a worker connection cut twice while the job prints: the worker reconnects and resumes, one result, every line once and in order, the job started once', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '1', '--reattach-grace', '20']);
+  const { proxy, remote } = await proxied(server.port);
+  await scheduleJob(server, 'chatty', 'cut-1', jobScript(out, 40, '0.1'));
+  await clientJson(server.remote, ['execute', 'chatty']);
+  const worker = startWorker(remote, 'cut-1', ['--once']);
+  await waitFor('the job to be under way', () => progress(out) >= 8);
+  proxy.cut();
+  await waitFor('the worker to reconnect', () => proxy.connections >= 2, 10_000);
+  await waitFor('the job to be further', () => progress(out) >= 20);
+  proxy.cut();
+  const { code } = await worker.exited;
+  assert.equal(code, 0, `the worker reported the run: ${worker.err()}`);
+  assert.ok(proxy.connections >= 3, 'the worker came back after each cut');
+  await waitFor('the result to be stored', () => storedResults(dir, 'chatty').length === 1);
+  const [only] = storedResults(dir, 'chatty');
+  assert.deepEqual(only!.result.outcome, { kind: 'exited', code: 0 });
+  assert.deepEqual(storedConsole(only!.dir), Array.from({ length: 40 }, (_, i) => `line ${i + 1}`), 'every line once and in order');
+  assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+  assert.equal(storedResults(dir, 'chatty').length, 1, 'one result');
+  assert.match(server.err(), /resumed the run from line \d+/);
+});
+
+test('a worker cut off for longer than --reattach-grace: the run is lost and requeued, the worker is told run_gone and kills its job, the next attempt runs elsewhere', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '2', '--reattach-grace', '1']);
+  const { proxy, remote } = await proxied(server.port);
+  await scheduleJob(server, 'stranded', 'cut-2', jobScript(out, 16, '0.5'));
+  await clientJson(server.remote, ['execute', 'stranded']);
+  const first = startWorker(remote, 'cut-2', ['--once']);
+  const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+  await waitFor('the job to be under way', () => progress(out) >= 2);
+  const firstJob = Number(lines(join(out, 'starts'))[0]!.split(' ')[1]);
+  proxy.cut(true);
+  await waitFor('the run to be recorded as lost', () => storedResults(dir, 'stranded').length === 1);
+  assert.ok(alive(firstJob), 'the job went on meanwhile on the cut-off worker');
+  proxy.restore();
+  const { code } = await first.exited;
+  assert.equal(code, 123, `the cut-off worker exits 123: ${first.err()}`);
+  assert.match(first.err(), /gave up stranded/);
+  await waitFor('the first attempt\'s job to be killed', () => !alive(firstJob));
+  const second = startWorker(server.remote, 'cut-2', ['--once']);
+  assert.equal((await second.exited).code, 0, second.err());
+  await waitFor('the second attempt to be stored', () => storedResults(dir, 'stranded').length === 2);
+  const [lost, again] = storedResults(dir, 'stranded');
+  assert.equal(lost!.result.run_id, run.run_id);
+  assert.match(lost!.result.outcome.message, /did not come back within 1 s/);
+  assert.notEqual(again!.result.run_id, run.run_id);
+  assert.deepEqual(again!.result.outcome, { kind: 'exited', code: 0 });
+  assert.deepEqual(storedConsole(again!.dir), Array.from({ length: 16 }, (_, i) => `line ${i + 1}`));
+  assert.equal(lines(join(out, 'starts')).length, 2, 'one start per attempt');
+  assert.match(server.err(), /asked to resume run .*told to drop it/);
+});
