@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { scheduleJob, startServer, startWorker, storedResults, tempDir, waitFor, client, type Proc } from './harness.js';
+import { fileLines } from './job-trace.js';
 
 // Issue 15 item 1: a worker asks for its next job once its job's process has
 // exited, and the server claims it and sends it ahead while the last one is
@@ -19,7 +20,6 @@ ${big ? `dd if=/dev/zero of=big.bin bs=1048576 count=${ARTIFACT_MB} 2>/dev/null`
 `;
 }
 
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
 
 async function queueNow(remote: string, name: string): Promise<void> {
   const r = await client(remote, ['execute', name]);
@@ -42,7 +42,7 @@ test('jobs back to back through one worker: each runs once, in queue order, and 
   const worker = startWorker(server.remote, 'pipe-1', ['--loop']);
   try {
     await waitFor('every job stored', () => names.every((n) => storedResults(dir, n).length >= 1), 60_000);
-    assert.deepEqual(lines(join(out, 'order')), names, 'each job began once, in queue order');
+    assert.deepEqual(fileLines(join(out, 'order')), names, 'each job began once, in queue order');
     for (const n of names) {
       const r = storedResults(dir, n);
       assert.equal(r.length, 1, `${n}: one result`);
@@ -73,7 +73,7 @@ test('a server SIGKILLed while a job is sent ahead: after a restart that job run
     server = await startServer(dir, flags, server.port);
     await waitFor('next to be stored as exited 0', () => storedResults(dir, 'next').some((r) => r.result.outcome.kind === 'exited'), 60_000);
     await waitFor('big to be stored', () => storedResults(dir, 'big').length >= 1, 30_000);
-    const order = lines(join(out, 'order'));
+    const order = fileLines(join(out, 'order'));
     assert.equal(order.filter((l) => l === 'next').length, 1, `next began exactly once: ${order.join(' ')}`);
     assert.equal(order.filter((l) => l === 'big').length, 1, `big began once (resumed, not rerun): ${order.join(' ')}`);
     const ok = storedResults(dir, 'next').filter((r) => r.result.outcome.kind === 'exited' && r.result.outcome.code === 0);
@@ -107,7 +107,7 @@ test('a worker SIGKILLed while a job is sent ahead: that job goes back to its qu
     assert.equal(results.length, 1);
     assert.deepEqual(results[0]!.result.outcome, { kind: 'exited', code: 0 });
     assert.equal(results[0]!.result.retries, 0, 'putting back an unbegun run uses no retry');
-    assert.equal(lines(join(out, 'order')).filter((l) => l === 'next').length, 1, 'next began once');
+    assert.equal(fileLines(join(out, 'order')).filter((l) => l === 'next').length, 1, 'next began once');
   } finally {
     if (second) await kill(second);
     await kill(first);

@@ -1,31 +1,19 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+import { fileLines, progress, tickingJob } from './job-trace.js';
 
 // Issue 14: an upgrade keeps builds running. The package's upgrade sends the
 // workers SIGHUP (systemctl reload): a worker finishes its job, reports it
 // with its artifacts, takes no new job and exits 75, which its supervisor
 // answers by starting it again (on the new binary).
 
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
 
 /** A job that notes its start and its end outside its work dir, prints 12 lines over 3 s and leaves one artifact. */
 function jobScript(out: string, name: string): string {
-  return `#!/bin/sh
-echo "${name} $$" >> ${out}/starts
-i=1
-while [ $i -le 12 ]; do
-  echo "line $i"
-  echo $i > ${out}/progress
-  i=$((i+1))
-  sleep 0.25
-done
-echo built > made.txt
-echo "${name}" >> ${out}/ends
-`;
+  return tickingJob(out, { lines: 12, pause: '0.25', start: name, tail: `echo built > made.txt\necho "${name}" >> ${out}/ends\n` });
 }
 
 test('SIGHUP during a job: the job finishes and is reported once with its artifact, no queued job is taken, then the worker exits 75', async () => {
@@ -36,20 +24,20 @@ test('SIGHUP during a job: the job finishes and is reported once with its artifa
   await scheduleJob(server, 'next', 'hup-1', jobScript(out, 'next'));
   await clientJson(server.remote, ['execute', 'long']);
   const worker = startWorker(server.remote, 'hup-1', ['--loop']);
-  await waitFor('the job to be under way', () => Number(lines(join(out, 'progress'))[0] ?? 0) >= 2);
+  await waitFor('the job to be under way', () => progress(out) >= 2);
   // A second job waits in the queue: a draining worker must leave it there.
   await clientJson(server.remote, ['execute', 'next']);
   worker.child.kill('SIGHUP');
   await waitFor('the worker to say it drains', () => /SIGHUP: draining \(finishing long/.test(worker.err()));
   const { code } = await worker.exited;
   assert.equal(code, 75, `the worker exits 75 after draining: ${worker.err()}`);
-  assert.deepEqual(lines(join(out, 'ends')), ['long'], 'the worker exited only after the job had ended');
+  assert.deepEqual(fileLines(join(out, 'ends')), ['long'], 'the worker exited only after the job had ended');
   await waitFor('the result to be stored', () => storedResults(dir, 'long').length === 1);
   const [only] = storedResults(dir, 'long');
   assert.deepEqual(only!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(storedConsole(only!.dir), Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
   assert.deepEqual(only!.result.artifacts.map((a: { path: string }) => a.path), ['made.txt'], 'the artifact was sent');
-  assert.deepEqual(lines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['long'], 'the job started once; the queued one did not start');
+  assert.deepEqual(fileLines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['long'], 'the job started once; the queued one did not start');
   assert.deepEqual(storedResults(dir, 'next'), []);
   const info = await clientJson(server.remote, ['info']);
   assert.deepEqual(info.queues.flatMap((q: { jobs: { name: string }[] }) => q.jobs.map((j) => j.name)), ['next'], 'the queued job is still queued');
@@ -84,7 +72,7 @@ test('SIGHUP while the server is away mid-job (an upgrade restarts both): the jo
   await scheduleJob(server, 'upgraded', 'hup-3', jobScript(out, 'upgraded'));
   await clientJson(server.remote, ['execute', 'upgraded']);
   const worker = startWorker(server.remote, 'hup-3', ['--loop']);
-  await waitFor('the job to be under way', () => Number(lines(join(out, 'progress'))[0] ?? 0) >= 2);
+  await waitFor('the job to be under way', () => progress(out) >= 2);
   server.child.kill('SIGTERM');
   await server.exited;
   worker.child.kill('SIGHUP');
@@ -97,7 +85,7 @@ test('SIGHUP while the server is away mid-job (an upgrade restarts both): the jo
   const [only] = storedResults(dir, 'upgraded');
   assert.deepEqual(only!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(storedConsole(only!.dir), Array.from({ length: 12 }, (_, i) => `line ${i + 1}`));
-  assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+  assert.equal(fileLines(join(out, 'starts')).length, 1, 'the job started once');
 });
 
 /**
@@ -157,7 +145,7 @@ test('SIGHUP to an idle worker while the server\'s job is on the wire: the job i
   assert.equal(code, 75, worker.err());
   await waitFor('the result to be stored', () => storedResults(dir, 'crossing').length === 1);
   assert.deepEqual(storedResults(dir, 'crossing')[0]!.result.outcome, { kind: 'exited', code: 0 });
-  assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+  assert.equal(fileLines(join(out, 'starts')).length, 1, 'the job started once');
 });
 
 test('SIGHUP after a pipelining worker was sent its next job ahead: that job is run and reported too (not left to the grace), then the worker exits 75', async () => {
@@ -177,5 +165,5 @@ test('SIGHUP after a pipelining worker was sent its next job ahead: that job is 
   assert.equal(code, 75, worker.err());
   await waitFor('both results', () => storedResults(dir, 'first').length === 1 && storedResults(dir, 'second').length === 1, 30_000);
   assert.deepEqual(storedResults(dir, 'second')[0]!.result.outcome, { kind: 'exited', code: 0 });
-  assert.deepEqual(lines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['first', 'second'], 'each started once');
+  assert.deepEqual(fileLines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['first', 'second'], 'each started once');
 });

@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { clientJson, scheduleJob, spawnProgram, startServer, startWorker, tempDir, waitFor } from './harness.js';
+import { progress, tickingJob } from './job-trace.js';
 
 // Issue 14: an observer following a run across a server restart reconnects
 // on its own and goes on from the line after the last one it printed.
 
 function jobScript(out: string): string {
-  return `#!/bin/sh
-i=1
-while [ $i -le 16 ]; do
-  echo "line $i"
-  echo $i > ${out}/progress
-  i=$((i+1))
-  sleep 0.5
-done
-`;
+  return tickingJob(out, { lines: 16, pause: '0.5' });
 }
 
-const progress = (out: string): number => Number(existsSync(join(out, 'progress')) ? readFileSync(join(out, 'progress'), 'utf8').trim() : 0);
 const EXPECTED = Array.from({ length: 16 }, (_, i) => `line ${i + 1}`);
 const printed = (text: string): string[] => text.split('\n').filter((l) => l !== '');
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { alive, clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+import { fileLines, progress, tickingJob } from './job-trace.js';
 
 // Issue 14: a worker's connection dropping while the server stays up. The
 // worker talks to the server through a TCP proxy on loopback that the test
@@ -63,21 +63,10 @@ class CutProxy {
 const proxies: CutProxy[] = [];
 after(() => proxies.forEach((p) => p.close()));
 
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
-const progress = (out: string): number => Number(lines(join(out, 'progress'))[0] ?? 0);
 
 /** N lines, one every `pause` s; notes its start (with its pid) and progress outside its work dir. */
 function jobScript(out: string, n: number, pause: string): string {
-  return `#!/bin/sh
-echo "start $$" >> ${out}/starts
-i=1
-while [ $i -le ${n} ]; do
-  echo "line $i"
-  echo $i > ${out}/progress
-  i=$((i+1))
-  sleep ${pause}
-done
-`;
+  return tickingJob(out, { lines: n, pause, start: 'start' });
 }
 
 async function proxied(port: number): Promise<{ proxy: CutProxy; remote: string }> {
@@ -106,7 +95,7 @@ test('a worker connection cut twice while the job prints: the worker reconnects 
   const [only] = storedResults(dir, 'chatty');
   assert.deepEqual(only!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(storedConsole(only!.dir), Array.from({ length: 40 }, (_, i) => `line ${i + 1}`), 'every line once and in order');
-  assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+  assert.equal(fileLines(join(out, 'starts')).length, 1, 'the job started once');
   assert.equal(storedResults(dir, 'chatty').length, 1, 'one result');
   assert.match(server.err(), /resumed the run from line \d+/);
 });
@@ -121,7 +110,7 @@ test('a worker cut off for longer than --reattach-grace: the run is lost and req
   const first = startWorker(remote, 'cut-2', ['--once']);
   const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
   await waitFor('the job to be under way', () => progress(out) >= 2);
-  const firstJob = Number(lines(join(out, 'starts'))[0]!.split(' ')[1]);
+  const firstJob = Number(fileLines(join(out, 'starts'))[0]!.split(' ')[1]);
   proxy.cut(true);
   await waitFor('the run to be recorded as lost', () => storedResults(dir, 'stranded').length === 1);
   assert.ok(alive(firstJob), 'the job went on meanwhile on the cut-off worker');
@@ -139,6 +128,6 @@ test('a worker cut off for longer than --reattach-grace: the run is lost and req
   assert.notEqual(again!.result.run_id, run.run_id);
   assert.deepEqual(again!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(storedConsole(again!.dir), Array.from({ length: 16 }, (_, i) => `line ${i + 1}`));
-  assert.equal(lines(join(out, 'starts')).length, 2, 'one start per attempt');
+  assert.equal(fileLines(join(out, 'starts')).length, 2, 'one start per attempt');
   assert.match(server.err(), /asked to resume run .*told to drop it/);
 });

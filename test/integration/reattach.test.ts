@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { alive, clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+import { fileLines, progress, tickingJob } from './job-trace.js';
 
 // Issue 14: a server restart (crash or stop) never kills a running build.
 // The job prints a line every 0.5 s for 8 s; outside its work dir it
@@ -10,20 +11,9 @@ import { alive, clientJson, scheduleJob, startServer, startWorker, storedConsole
 // it got to `progress`, so the test can wait on the job itself.
 
 function jobScript(out: string): string {
-  return `#!/bin/sh
-echo "start $$" >> ${out}/starts
-i=1
-while [ $i -le 16 ]; do
-  echo "line $i"
-  echo $i > ${out}/progress
-  i=$((i+1))
-  sleep 0.5
-done
-`;
+  return tickingJob(out, { lines: 16, pause: '0.5', start: 'start' });
 }
 
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
-const progress = (out: string): number => Number(lines(join(out, 'progress'))[0] ?? 0);
 const EXPECTED = Array.from({ length: 16 }, (_, i) => `line ${i + 1}`);
 
 for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
@@ -54,7 +44,7 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     assert.deepEqual(results[0]!.result.outcome, { kind: 'exited', code: 0 });
     assert.deepEqual(storedConsole(results[0]!.dir), EXPECTED, 'every line once and in order');
     assert.equal(results[0]!.result.console_lines, 16);
-    assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+    assert.equal(fileLines(join(out, 'starts')).length, 1, 'the job started once');
     assert.deepEqual(readdirSync(join(dir, 'running')), []);
     const info = await clientJson(server.remote, ['info']);
     assert.deepEqual(info.queues.flatMap((q: { jobs: unknown[] }) => q.jobs), [], 'nothing requeued');
@@ -73,7 +63,7 @@ test('a worker that comes back after the grace is told the run is gone: its job 
   const first = startWorker(server.remote, 'rho-2', ['--once']);
   const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
   await waitFor('the job to be 1 s in', () => progress(out) >= 2);
-  const firstJob = Number(lines(join(out, 'starts'))[0]!.split(' ')[1]);
+  const firstJob = Number(fileLines(join(out, 'starts'))[0]!.split(' ')[1]);
   server.child.kill('SIGKILL');
   await server.exited;
   // The first worker is away (frozen) for longer than the grace; its job goes on.
@@ -82,7 +72,7 @@ test('a worker that comes back after the grace is told the run is gone: its job 
     server = await startServer(dir, flags, server.port);
     await waitFor('the run to be recorded as lost', () => storedResults(dir, 'late').length === 1);
     startWorker(server.remote, 'rho-2', ['--once']);
-    await waitFor('the job to start again elsewhere', () => lines(join(out, 'starts')).length === 2);
+    await waitFor('the job to start again elsewhere', () => fileLines(join(out, 'starts')).length === 2);
   } finally {
     first.child.kill('SIGCONT');
   }
@@ -98,7 +88,7 @@ test('a worker that comes back after the grace is told the run is gone: its job 
   assert.notEqual(again!.result.run_id, run.run_id);
   assert.deepEqual(again!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(storedConsole(again!.dir), EXPECTED);
-  assert.equal(lines(join(out, 'starts')).length, 2, 'one start per attempt');
+  assert.equal(fileLines(join(out, 'starts')).length, 2, 'one start per attempt');
   assert.match(server.err(), /asked to resume run .*told to drop it/);
 });
 

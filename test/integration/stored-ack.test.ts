@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
+import { fileLines } from './job-trace.js';
 
 // job_stored (issue 14): a worker keeps a reported run until the server says
 // its result is durable. Here the server is frozen when the job's process
@@ -13,7 +14,6 @@ import { clientJson, scheduleJob, startServer, startWorker, storedConsole, store
 // the ack the worker forgot the run once job_finished was written, and the
 // run was requeued after the grace and ran a second time.
 
-const lines = (file: string): string[] => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : []);
 
 test('a report lost in a server crash is made again after the restart: one result, the job started once', async () => {
   const dir = tempDir();
@@ -52,7 +52,7 @@ echo three
   assert.deepEqual(stored!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(storedConsole(stored!.dir), ['one', 'two', 'three'], 'every line once and in order');
   assert.equal(readFileSync(join(stored!.dir, 'artifacts', 'made.txt'), 'utf8'), 'artifact\n');
-  assert.equal(lines(join(out, 'starts')).length, 1, 'the job started once');
+  assert.equal(fileLines(join(out, 'starts')).length, 1, 'the job started once');
   assert.deepEqual(readdirSync(join(dir, 'running')), []);
   assert.match(server.err(), /resumed the run from line \d+/);
 });
