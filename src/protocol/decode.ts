@@ -145,7 +145,7 @@ export function decodeHello(line: string): Hello {
     throw new BuilderError('version_mismatch', `protocol version mismatch: you speak ${version}, this server speaks ${PROTOCOL_VERSION} (upgrade the older side)`);
   const token = optStr(o, 'token', 4096);
   if (o.role === 'client') return { type: 'hello', role: 'client', version, token };
-  if (o.role === 'worker') return { type: 'hello', role: 'worker', version, token, worker: facts(obj(o, 'worker')), ...(o.stored_acks === true ? { stored_acks: true } : {}) };
+  if (o.role === 'worker') return { type: 'hello', role: 'worker', version, token, worker: facts(obj(o, 'worker')), ...(o.stored_acks === true ? { stored_acks: true } : {}), ...(o.received_acks === true ? { received_acks: true } : {}) };
   return bad(`hello: role must be "client" or "worker"`);
 }
 
@@ -311,7 +311,7 @@ export function decodeServerMessage(line: string): ServerMessage {
   const o = parseObject(line);
   switch (o.type) {
     case 'welcome':
-      return { type: 'welcome', version: int(o, 'version'), server: str(o, 'server'), heartbeat_ms: int(o, 'heartbeat_ms', 1), ...(o.pipeline === true ? { pipeline: true } : {}), ...(o.stored_acks === true ? { stored_acks: true } : {}) };
+      return { type: 'welcome', version: int(o, 'version'), server: str(o, 'server'), heartbeat_ms: int(o, 'heartbeat_ms', 1), ...(o.pipeline === true ? { pipeline: true } : {}), ...(o.stored_acks === true ? { stored_acks: true } : {}), ...(o.received_acks === true ? { received_acks: true } : {}) };
     case 'failure':
       return { type: 'failure', message: str(o, 'message'), code: optStr(o, 'code') };
     case 'success': {
@@ -330,6 +330,8 @@ export function decodeServerMessage(line: string): ServerMessage {
       return { type: 'resumed', run_id: checkRunId(str(o, 'run_id', 36)), from: int(o, 'from') };
     case 'run_gone':
       return { type: 'run_gone', run_id: checkRunId(str(o, 'run_id', 36)), reason: str(o, 'reason') };
+    case 'job_received':
+      return { type: 'job_received', run_id: checkRunId(str(o, 'run_id', 36)) };
     case 'job_stored': {
       const error = optStr(o, 'error');
       return { type: 'job_stored', run_id: checkRunId(str(o, 'run_id', 36)), ...(error === undefined ? {} : { error }) };

@@ -17,13 +17,16 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  *   compare: server: compare_reply{runs:[a,b]} (artifact lists with sha256; no bytes)
  *
  * Worker conversation:
- *   worker: hello{role:worker, facts, stored_acks?}  server: welcome{heartbeat_ms, pipeline?, stored_acks?} | failure, close
+ *   worker: hello{role:worker, facts, stored_acks?, received_acks?}  server: welcome{heartbeat_ms, pipeline?, stored_acks?, received_acks?} | failure, close
  *   loop:
  *     worker: job_requested            server: job{run_id, job}  (when one is due)
  *     worker: output*{seq,t,line}     server: cancel{run_id}?   (timeout, operator)
  *     worker: job_requested?           (pipeline only: once the job's process ended, before reporting)
  *     worker: artifact{path,size,mode} <size raw bytes>  (only after an exit)
  *     worker: job_finished{run_id, outcome}
+     server: job_received{run_id}  (to a hello with received_acks: job_finished was read, the run
+       left the worker, and the run sent ahead, if any, is its current one: the worker begins it
+       now, while it still keeps the reported run for job_stored; at most these two at a time)
      server: job_stored{run_id, error?}  (to a hello with stored_acks: once the result is
        durable; until then the worker keeps the run, and resumes it after a reconnect, so a
        result the server lost in a crash is reported again instead of the job run again)
@@ -43,7 +46,8 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
 export type Hello =
   | { type: 'hello'; role: 'client'; version: number; token?: string }
   /** stored_acks: the worker waits for job_stored after each job_finished (and the server sends it). */
-  | { type: 'hello'; role: 'worker'; version: number; token?: string; worker: WorkerFacts; stored_acks?: boolean };
+  /** received_acks: the worker begins the job sent ahead on job_received, before job_stored (the server sends it). */
+  | { type: 'hello'; role: 'worker'; version: number; token?: string; worker: WorkerFacts; stored_acks?: boolean; received_acks?: boolean };
 
 /** What a client asks to schedule. */
 export interface ScheduleSpec {
@@ -99,7 +103,8 @@ export type WorkerMessage =
 export type ServerMessage =
   /** pipeline: the server takes a job_requested while the worker's job is being reported (see the top). */
   /** stored_acks: to a worker that asked for them, this server sends job_stored. */
-  | { type: 'welcome'; version: number; server: string; heartbeat_ms: number; pipeline?: boolean; stored_acks?: boolean }
+  /** received_acks: to a worker that asked for them, this server sends job_received. */
+  | { type: 'welcome'; version: number; server: string; heartbeat_ms: number; pipeline?: boolean; stored_acks?: boolean; received_acks?: boolean }
   | { type: 'failure'; message: string; code?: string }
   /** warnings: what the operator should look at although the command succeeded (e.g. a platform no worker serves). */
   | { type: 'success'; message: string; warnings?: string[] }
@@ -116,6 +121,12 @@ export type ServerMessage =
    * store it (left in running/ for the server's next start); absent: the result is durable.
    */
   | { type: 'job_stored'; run_id: string; error?: string }
+  /**
+   * To a received_acks worker, right after reading its job_finished of a run it owned (before
+   * storing it): the run is no longer the worker's current one, so the job sent ahead may begin
+   * (a connection lost from now on holds that one for a resume, not puts it back as never begun).
+   */
+  | { type: 'job_received'; run_id: string }
   | { type: 'cancel'; run_id: string; reason: string }
   | { type: 'heartbeat' }
   | { type: 'output'; run_id: string; n: number; t: number; line: string }

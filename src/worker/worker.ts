@@ -27,8 +27,11 @@ export interface WorkerOptions {
  *   1. connect and send a hello with what this host is;
  *   2. ask for a job and wait (heartbeats both ways meanwhile);
  *   3. run it, streaming every output line numbered; a `cancel` kills its process group;
- *   4. send its artifacts (after an exit only), then job_finished; wait for
- *      job_stored (its result is durable on the server), then remove the work dir;
+ *   4. send its artifacts (after an exit only), then job_finished; keep the run
+ *      until job_stored (its result is durable on the server), then remove the
+ *      work dir. Meanwhile, once job_received says the server read the report,
+ *      the job sent ahead (pipelining) begins: at most two runs are carried,
+ *      one waiting for its job_stored and one running;
  *   5. once mode: exit; loop mode: ask again, reconnecting with back-off when
  *      the server is away.
  * If the server cannot be heard mid-job (it restarted, the network dropped),
@@ -40,7 +43,7 @@ export interface WorkerOptions {
  */
 export async function runWorker(opts: WorkerOptions): Promise<void> {
   let backoff = 250;
-  const carry: Carry = { attempt: null };
+  const carry: Carry = { attempt: null, reported: null };
   const onStop = () => {
     const why = typeof opts.stop?.reason === 'string' ? `${opts.stop.reason}: ` : '';
     const job = carry.attempt?.job.name;
@@ -48,7 +51,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
   };
   opts.stop?.addEventListener('abort', onStop, { once: true });
   // Draining: done once nothing is carried (an idle worker at once; see serveOnce).
-  const drained = () => opts.drain?.aborted === true && !carry.attempt;
+  const drained = () => opts.drain?.aborted === true && !carry.attempt && !carry.reported;
   const onDrain = () => {
     const job = carry.attempt?.job.name;
     process.stderr.write(`builder-worker: ${String(opts.drain?.reason ?? 'drain')}: draining (${job ? `finishing ${job}, then exiting` : 'no job was running: exiting'}; no new job is taken)\n`);
@@ -64,14 +67,16 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
         if (opts.stop?.aborted || drained()) return;
         // Retrying cannot fix these: say so once and exit (the service manager decides what next).
         if (e instanceof BuilderError && ['platform_dropped', 'unauthorized', 'tls_untrusted', 'run_gone'].includes(e.code)) throw e;
-        if (!opts.loop && !carry.attempt) throw e;
+        const carried = [carry.reported, carry.attempt].filter((a): a is Attempt => a !== null);
+        if (!opts.loop && carried.length === 0) throw e;
         // Past the job's timeout the server has ended the run on its own: stop carrying it (the finally kills it).
-        const held = carry.attempt;
-        if (held && Date.now() - held.startedMs > held.job.timeout_s * 1000 + RESUME_GIVE_UP_SLACK_MS)
-          throw new BuilderError('connection_lost', `${reason(e)}; the server was away past the timeout of ${held.job.name} (${held.job.timeout_s} s): it is killed here`);
-        const cap = carry.attempt ? RESUME_BACKOFF_MAX_MS : 30_000;
-        log('warn', `${reason(e)}; reconnecting in ${(Math.min(backoff, cap) / 1000).toFixed(1)} s${carry.attempt ? ` (${carry.attempt.job.name} goes on meanwhile)` : ''}`);
-        await sleep(Math.min(backoff, cap), carry.attempt ? opts.stop : anyOf(opts.stop, opts.drain));
+        for (const held of carried)
+          if (Date.now() - held.startedMs > held.job.timeout_s * 1000 + RESUME_GIVE_UP_SLACK_MS)
+            throw new BuilderError('connection_lost', `${reason(e)}; the server was away past the timeout of ${held.job.name} (${held.job.timeout_s} s): it is killed here`);
+        const cap = carried.length > 0 ? RESUME_BACKOFF_MAX_MS : 30_000;
+        const meanwhile = carried.map((a) => a.job.name).join(' and ');
+        log('warn', `${reason(e)}; reconnecting in ${(Math.min(backoff, cap) / 1000).toFixed(1)} s${meanwhile ? ` (${meanwhile} held meanwhile)` : ''}`);
+        await sleep(Math.min(backoff, cap), carried.length > 0 ? opts.stop : anyOf(opts.stop, opts.drain));
         backoff = Math.min(backoff * 2, cap);
       }
     }
@@ -80,6 +85,7 @@ export async function runWorker(opts: WorkerOptions): Promise<void> {
     opts.drain?.removeEventListener('abort', onDrain);
     // Stopped or giving up: a job nobody can report on is not left running.
     if (carry.attempt) await carry.attempt.discard('the worker is stopping');
+    if (carry.reported) await carry.reported.discard('the worker is stopping');
   }
 }
 
@@ -98,9 +104,14 @@ const RESUME_GIVE_UP_SLACK_MS = 15_000;
 /** Longest wait between reconnects while a job waits to be resumed: the server's grace is a few heartbeats. */
 const RESUME_BACKOFF_MAX_MS = 2000;
 
-/** The job a worker holds across connections, until the server has its result. */
+/**
+ * The jobs a worker holds across connections, until the server has their
+ * results: the current one (running, or being reported), and one reported
+ * earlier whose job_stored has not come yet (received_acks only).
+ */
 interface Carry {
   attempt: Attempt | null;
+  reported: Attempt | null;
 }
 
 function anyOf(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
@@ -122,13 +133,14 @@ function sleep(ms: number, stop?: AbortSignal): Promise<void> {
 
 type Reply = Extract<ServerMessage, { type: 'job' | 'resumed' | 'run_gone' }>;
 type Stored = Extract<ServerMessage, { type: 'job_stored' }>;
+type Received = Extract<ServerMessage, { type: 'job_received' | 'job_stored' }>;
 
 /** One connection: resumes the carried job, then takes jobs (one, or until the connection fails in loop mode). Returns whether a job was reported. */
 async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   // The stop signal also ends a connect or a handshake that hangs (a frozen server).
   const { conn, welcome } = await dial(
     opts.remote,
-    { role: 'worker', worker: workerFacts(opts.platform), stored_acks: true, ...(opts.token ? { token: opts.token } : {}) },
+    { role: 'worker', worker: workerFacts(opts.platform), stored_acks: true, received_acks: true, ...(opts.token ? { token: opts.token } : {}) },
     opts.stop ? { signal: opts.stop } : {},
   );
   log('info', `connected to ${conn.peer} (${welcome.server}) as a ${opts.platform} worker`);
@@ -141,6 +153,11 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   /** Reported runs whose job_stored has not come yet, by run id. */
   const acks = new Map<string, (m: Stored) => void>();
   const storedAck = (runId: string) => new Promise<Stored>((r) => acks.set(runId, r)).finally(() => acks.delete(runId));
+  /** Reported runs whose job_received has not come yet, by run id. */
+  const receipts = new Map<string, (m: Received) => void>();
+  const receivedAck = (runId: string) => new Promise<Received>((r) => receipts.set(runId, r)).finally(() => receipts.delete(runId));
+  /** carry.reported's wait for its job_stored on this connection (rejects when the connection is lost first). */
+  let storing: Promise<void> = Promise.resolve();
   /** Whether this connection begins another job: the first one, then as takesAnother says. */
   const mayBegin = () => !ran || takesAnother(opts);
   let failure = null as Error | null;
@@ -160,7 +177,7 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   // Drained while idle (waiting for a job): hang up now, but half-close first and keep reading until the
   // server closes too (at most 2 s): a job it sent meanwhile is read, run, resumed and reported, not lost.
   const onDrain = () => {
-    if (carry.attempt) return;
+    if (carry.attempt || carry.reported) return;
     conn.close();
     setTimeout(() => conn.destroy(), 2000).unref();
   };
@@ -180,7 +197,11 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
           waiter?.(m);
         } else if (m.type === 'resumed' || m.type === 'run_gone') waiter?.(m);
         // The ack of a report (one of a job cancelled before it began is not waited for).
-        else if (m.type === 'job_stored') acks.get(m.run_id)?.(m);
+        else if (m.type === 'job_stored') {
+          // A job_stored also stands for a job_received that never came (a report on a run the server had given up).
+          receipts.get(m.run_id)?.(m);
+          acks.get(m.run_id)?.(m);
+        } else if (m.type === 'job_received') receipts.get(m.run_id)?.(m);
         else if (m.type === 'cancel' && carry.attempt?.runId === m.run_id) carry.attempt.abort.abort(new Error(m.reason));
         else if (m.type === 'cancel' && ahead?.run_id === m.run_id) {
           // Never begun: answered at once (the line queues behind any artifact being sent).
@@ -196,6 +217,7 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
           : (e as Error);
       // A job held ahead was never begun: the server puts it back in its queue when it sees the connection drop.
       ahead = null;
+      carry.reported?.detach();
       const a = carry.attempt;
       if (a) {
         a.detach();
@@ -215,32 +237,47 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
       else if (msg) conn.send(msg).catch(resolve);
     }).finally(() => (waiter = null));
   /**
-   * Sends what the server lacks of the current attempt and reports it. With
+   * Sends what the server lacks of attempt `a` (the current one, or the
+   * reported one after a reconnect) and reports it. With
    * a pipelining server, the next job is asked for as soon as this job's
    * process has exited, so that the server claims it (its durable writes)
    * while this one's files are listed, sent and stored; it comes as `ahead`.
    */
-  const finish = async (a: Attempt, from: number) => {
+  const finish = async (a: Attempt, from: number, askAhead = true) => {
     await Promise.race([a.attach(conn, from), lost]);
     // The process has exited: its sandbox is settled and its files listed while the next claim is made.
     await Promise.race([a.exited, lost]);
-    if (welcome.pipeline && takesAnother(opts) && !asked) {
+    if (askAhead && welcome.pipeline && takesAnother(opts) && !asked) {
       asked = true;
       // Not awaited: it queues before the report's lines; a lost connection fails the report below.
       conn.send({ type: 'job_requested' }).catch(() => undefined);
     }
-    // Asked for before the report: the ack may come right behind job_finished.
+    // Asked for before the report: the acks may come right behind job_finished.
     const ack = welcome.stored_acks ? storedAck(a.runId) : null;
+    const receipt = ack && welcome.received_acks ? receivedAck(a.runId) : null;
     await a.report(conn, lost);
-    if (ack) {
-      // Until the server has stored the result, the attempt is kept: a connection lost meanwhile
-      // (the server crashed while storing) is reconnected and the run resumed and reported again,
-      // so the job does not run a second time.
-      const m = await Promise.race([ack, lost]);
-      if (m.error) log('warn', `the server did not store ${a.job.name}: ${m.error}`, a.runId);
+    if (!ack) {
+      if (carry.attempt === a) carry.attempt = null;
+      return void (await a.cleanup());
     }
-    carry.attempt = null;
-    await a.cleanup();
+    // Until the server has stored the result, the attempt is kept: a connection lost meanwhile
+    // (the server crashed while storing) is reconnected and the run resumed and reported again,
+    // so the job does not run a second time. Once job_received says the server has read the
+    // report (the run sent ahead is its worker's current run now, held for a resume if the
+    // connection drops), the next job may begin while this one is stored: it waits for its
+    // job_stored beside it, and the one before it must have had its own by then (two at most).
+    if (receipt) await Promise.race([receipt, lost]);
+    await storing;
+    carry.reported = a;
+    if (carry.attempt === a) carry.attempt = null;
+    const settled = Promise.race([ack, lost]).then(async (m) => {
+      if (m.error) log('warn', `the server did not store ${a.job.name}: ${m.error}`, a.runId);
+      carry.reported = null;
+      await a.cleanup();
+    });
+    settled.catch(() => undefined);
+    storing = settled;
+    if (!receipt) await storing;
   };
   /**
    * The next job to run: one the reader started already (it came while none
@@ -261,29 +298,41 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
       if (got instanceof Error) throw got;
     }
   };
-  try {
-    const held = carry.attempt;
-    if (held) {
-      if (!held.credential) throw new BuilderError('connection_lost', `cannot resume ${held.job.name} without an attempt credential`);
-      const r = await ask({ type: 'resume', run_id: held.runId, attempt: held.credential });
-      if (r instanceof Error) throw r;
-      if (r.type === 'run_gone') {
-        log('warn', `the server gave up ${held.job.name} (${r.reason}): killing it and discarding its output`, held.runId);
-        carry.attempt = null;
-        await held.discard(r.reason);
-        if (!opts.loop) throw new BuilderError('run_gone', `the server gave up ${held.job.name} while this worker was away (${r.reason}); it was killed here`);
-      } else if (r.type === 'resumed') {
-        log('info', `resumed ${held.job.name} (the server has its first ${r.from} lines)`, held.runId);
-        await finish(held, r.from);
-        ran = true;
-      }
+  /**
+   * Resumes one carried run on this connection: `resumed` resends what the
+   * server lacks and reports it (again); `run_gone` kills and discards it.
+   * The older reported run goes first: once its report is read, the server
+   * holds no run for this worker, so it takes the resume of the next one.
+   */
+  const resumeHeld = async (held: Attempt, slot: 'reported' | 'attempt') => {
+    if (!held.credential) throw new BuilderError('connection_lost', `cannot resume ${held.job.name} without an attempt credential`);
+    const r = await ask({ type: 'resume', run_id: held.runId, attempt: held.credential });
+    if (r instanceof Error) throw r;
+    if (r.type === 'run_gone') {
+      log('warn', `the server gave up ${held.job.name} (${r.reason}): killing it and discarding its output`, held.runId);
+      carry[slot] = null;
+      await held.discard(r.reason);
+      if (!opts.loop) throw new BuilderError('run_gone', `the server gave up ${held.job.name} while this worker was away (${r.reason}); it was killed here`);
+    } else if (r.type === 'resumed') {
+      log('info', `resumed ${held.job.name} (the server has its first ${r.from} lines)`, held.runId);
+      // A reported run is reported again and stays carried until its job_stored; no job is asked for ahead of the running one.
+      await finish(held, r.from, slot === 'attempt');
+      ran = true;
     }
+  };
+  try {
+    if (carry.reported) await resumeHeld(carry.reported, 'reported');
+    if (carry.attempt) await resumeHeld(carry.attempt, 'attempt');
     // Draining: no job is asked for, but one the server sent already (ahead of the last one, or an answer
     // crossing the hang-up) is run and reported: dropped, it would wait out the grace and cost a retry.
-    while ((mayBegin() && !opts.drain?.aborted) || ahead) {
+    for (;;) {
+      // Nothing to run yet: the reported run's job_stored is waited for first, so that an idle worker carries nothing.
+      if (!ahead && !carry.attempt) await storing;
+      if (!((mayBegin() && !opts.drain?.aborted) || ahead || carry.attempt)) break;
       await finish(await nextJob(), 0);
       ran = true;
     }
+    await storing;
     await conn.send({ type: 'heartbeat' });
     conn.close();
     await conn.closed;

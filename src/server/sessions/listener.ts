@@ -50,6 +50,6 @@ async function greet(state: ServerState<ServerConfig>, conn: Connection, via: Vi
   }
   const refused = checkHello(state.config.security, hello, via, conn.socket);
   if (refused) return refuseHello(conn, hello.role, refused);
-  if (hello.role === 'worker') await runWorkerSession(state, conn, hello.worker, hello.stored_acks === true);
+  if (hello.role === 'worker') await runWorkerSession(state, conn, hello.worker, hello.stored_acks === true, hello.received_acks === true);
   else await runClientSession(state, conn);
 }

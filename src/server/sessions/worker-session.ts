@@ -36,7 +36,7 @@ function linkOf(conn: Connection): WorkerLink {
  *   3. send heartbeats, and treat 3 silent periods as a lost worker;
  *   4. on close or garbage, the core records its current run as lost.
  */
-export async function runWorkerSession(state: ServerState, conn: Connection, facts: WorkerFacts, storedAcks = false): Promise<void> {
+export async function runWorkerSession(state: ServerState, conn: Connection, facts: WorkerFacts, storedAcks = false, receivedAcks = false): Promise<void> {
   const w: WorkerPeer = { id: randomBytes(4).toString('hex'), link: linkOf(conn), peer: conn.peer, facts, since: new Date().toISOString(), runId: null, waiting: false };
   // A refused worker (dropped platform) has been sent its failure line; the connection closes behind it.
   if (!connectWorker(state, w)) return;
@@ -58,7 +58,7 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
     conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   try {
-    await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: hb, pipeline: true, ...(storedAcks ? { stored_acks: true } : {}) });
+    await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: hb, pipeline: true, ...(storedAcks ? { stored_acks: true } : {}), ...(receivedAcks ? { received_acks: true } : {}) });
     for (;;) {
       const m = decodeWorkerMessage(await conn.readLine());
       switch (m.type) {
@@ -101,6 +101,10 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
           // (right behind this line) need not wait for them; the run leaves its active phases and the
           // worker is idle synchronously, and the core logs its own storage errors.
           const stored = run ? finishRun(state, run, m.outcome) : Promise.reject(new Error('it is not this worker\'s current run'));
+          // finishRun released the worker synchronously (runs.ts endRun): the run sent ahead is its current
+          // one now, held for a resume if the connection drops, so the worker may begin it before the result
+          // is durable. Sent at once: the worker's next job waits for it. A stale run gets only job_stored (error).
+          if (run && receivedAcks) conn.send({ type: 'job_received', run_id: m.run_id }).catch(() => undefined);
           // The ack: a worker that asked keeps the run (and resumes it after a reconnect) until it comes.
           const ack = (error?: string) => (storedAcks ? conn.send({ type: 'job_stored', run_id: m.run_id, ...(error === undefined ? {} : { error }) }) : undefined);
           void stored

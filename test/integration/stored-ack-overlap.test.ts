@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor, type TestServer } from './harness.js';
+import { fileLines } from './job-trace.js';
+
+// job_received (issue 15): a looping worker begins the job sent ahead as soon
+// as the server has read the last one's report, and keeps the reported run
+// until its job_stored beside the running one. Here a proxy between worker and
+// server withholds every job_stored, so the worker carries both runs; then
+// the connection is cut, the server restarted, or the worker drained. Each
+// run must end with exactly one stored result, each job started once.
+
+/** A loopback proxy to `port` that can withhold the server's job_stored lines (released by `release`) and cut every connection. */
+class AckProxy {
+  private readonly pairs = new Set<[net.Socket, net.Socket]>();
+  private held: { to: net.Socket; line: string }[] = [];
+  holding = true;
+  connections = 0;
+  readonly server: net.Server;
+
+  constructor(private port: number) {
+    this.server = net.createServer((inbound) => {
+      this.connections++;
+      const outbound = net.connect(this.port, '127.0.0.1');
+      const pair: [net.Socket, net.Socket] = [inbound, outbound];
+      this.pairs.add(pair);
+      const end = () => {
+        inbound.destroy();
+        outbound.destroy();
+        this.pairs.delete(pair);
+      };
+      for (const s of pair) s.on('error', end).on('close', end);
+      inbound.pipe(outbound);
+      // The server sends workers JSON lines only: split and filter them.
+      let rest = '';
+      outbound.on('data', (d: Buffer) => {
+        const lines = (rest + d.toString('utf8')).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) {
+          if (this.holding && /"type":"job_stored"/.test(line)) this.held.push({ to: inbound, line });
+          else inbound.write(line + '\n');
+        }
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  /** The next connections go to `port` (a restarted server). */
+  retarget(port: number): void {
+    this.port = port;
+  }
+
+  /** Stops withholding and sends what was withheld. */
+  release(): void {
+    this.holding = false;
+    for (const h of this.held) if (!h.to.destroyed) h.to.write(h.line + '\n');
+    this.held = [];
+  }
+
+  /** Destroys every connection (withheld lines die with them); new connections pass everything. */
+  cut(): void {
+    this.holding = false;
+    this.held = [];
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+    }
+    this.pairs.clear();
+  }
+
+  close(): void {
+    this.cut();
+    this.server.close();
+  }
+}
+
+const proxies: AckProxy[] = [];
+after(() => proxies.forEach((p) => p.close()));
+
+const FLAGS = ['--heartbeat', '1', '--reattach-grace', '20'];
+
+/** Two jobs queued in order on `platform`: `first` ends at once, `second` waits for OUT/go. */
+async function twoJobs(server: TestServer, platform: string, out: string): Promise<void> {
+  await scheduleJob(server, 'first', platform, `#!/bin/sh\necho "first $$" >> ${out}/starts\necho one\n`);
+  await scheduleJob(server, 'second', platform, `#!/bin/sh\necho "second $$" >> ${out}/starts\necho two\nwhile [ ! -e ${out}/go ]; do sleep 0.05; done\necho three\n`);
+  // `execute` puts a job at the front of its queue: the second goes in first.
+  await clientJson(server.remote, ['execute', 'second']);
+  await clientJson(server.remote, ['execute', 'first']);
+}
+
+async function withheldSetup(platform: string) {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, FLAGS);
+  const proxy = new AckProxy(server.port);
+  proxies.push(proxy);
+  const remote = await proxy.listen();
+  await twoJobs(server, platform, out);
+  const worker = startWorker(remote, platform, ['--loop']);
+  // Without job_received the worker would wait for the withheld job_stored and never begin `second`.
+  await waitFor('the second job to begin while the first awaits its job_stored', () => fileLines(join(out, 'starts')).some((l) => l.startsWith('second ')));
+  await waitFor('the first result to be stored', () => storedResults(dir, 'first').length === 1).catch((e) => {
+    throw new Error(`${(e as Error).message}\nserver: ${server.err()}\nworker: ${worker.err()}`);
+  });
+  return { dir, out, server, proxy, worker };
+}
+
+function assertOnceEach(dir: string, out: string): void {
+  const first = storedResults(dir, 'first');
+  const second = storedResults(dir, 'second');
+  assert.equal(first.length, 1, 'one result of first');
+  assert.equal(second.length, 1, 'one result of second');
+  assert.deepEqual(first[0]!.result.outcome, { kind: 'exited', code: 0 });
+  assert.deepEqual(second[0]!.result.outcome, { kind: 'exited', code: 0 });
+  assert.deepEqual(storedConsole(first[0]!.dir), ['one']);
+  assert.deepEqual(storedConsole(second[0]!.dir), ['two', 'three'], 'every line once and in order');
+  const starts = fileLines(join(out, 'starts')).map((l) => l.split(' ')[0]);
+  assert.deepEqual(starts, ['first', 'second'], 'each job started once');
+}
+
+test('the connection cut while one run awaits its job_stored and the next runs: both resumed, one result each, no job run twice', async () => {
+  const { dir, out, server, proxy, worker } = await withheldSetup('ov-1');
+  proxy.cut();
+  await waitFor('the worker to reconnect', () => proxy.connections >= 2, 10_000);
+  await waitFor('the second run to be resumed', () => /second: worker \w+ \(.*\) resumed the run/.test(server.err()));
+  writeFileSync(join(out, 'go'), '');
+  await waitFor('the second result to be stored', () => storedResults(dir, 'second').length === 1);
+  // The first was stored before the cut: its resume is answered run_gone, and it is not reported again.
+  assert.match(worker.err(), /the server gave up first/);
+  assertOnceEach(dir, out);
+  assert.equal(worker.child.exitCode, null, 'the looping worker goes on');
+});
+
+test('the server killed while one run awaits its job_stored and the next runs: after the restart the next is resumed, one result each, no job run twice', async () => {
+  const { dir, out, server, proxy, worker } = await withheldSetup('ov-2');
+  server.child.kill('SIGKILL');
+  await server.exited;
+  proxy.cut();
+  assert.ok(existsSync(join(dir, 'running')), 'the spool is there');
+  const again = await startServer(dir, FLAGS, server.port);
+  proxy.retarget(again.port);
+  await waitFor('the second run to be resumed', () => /second: worker \w+ \(.*\) resumed the run/.test(again.err()), 20_000);
+  writeFileSync(join(out, 'go'), '');
+  await waitFor('the second result to be stored', () => storedResults(dir, 'second').length === 1);
+  assertOnceEach(dir, out);
+  assert.equal(worker.child.exitCode, null, 'the looping worker goes on');
+});
+
+test('SIGHUP while one run awaits its job_stored and the next runs: the worker finishes the next, waits for both acks, exits 0', async () => {
+  const { dir, out, proxy, worker } = await withheldSetup('ov-3');
+  worker.child.kill('SIGHUP');
+  await waitFor('the worker to drain', () => /draining \(finishing second/.test(worker.err()));
+  writeFileSync(join(out, 'go'), '');
+  await waitFor('the second result to be stored', () => storedResults(dir, 'second').length === 1).catch((e) => {
+    throw new Error(`${(e as Error).message}\nworker: ${worker.err()}`);
+  });
+  assert.equal(worker.child.exitCode, null, 'the worker waits for the withheld job_stored');
+  proxy.release();
+  const { code } = await worker.exited;
+  assert.equal(code, 0, worker.err());
+  assertOnceEach(dir, out);
+});
