@@ -158,6 +158,9 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   const receivedAck = (runId: string) => new Promise<Received>((r) => receipts.set(runId, r)).finally(() => receipts.delete(runId));
   /** carry.reported's wait for its job_stored on this connection (rejects when the connection is lost first). */
   let storing: Promise<void> = Promise.resolve();
+  /** Called by the reader when a job comes (begun at once, or held ahead). */
+  let onJob = null as (() => void) | null;
+  const jobCame = () => new Promise<void>((r) => (onJob = r)).finally(() => (onJob = null));
   /** Whether this connection begins another job: the first one, then as takesAnother says. */
   const mayBegin = () => !ran || takesAnother(opts);
   let failure = null as Error | null;
@@ -195,6 +198,7 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
           // Started at once: a cancel right behind the job (while it is being set up) must find it.
           else carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
           waiter?.(m);
+          onJob?.();
         } else if (m.type === 'resumed' || m.type === 'run_gone') waiter?.(m);
         // The ack of a report (one of a job cancelled before it began is not waited for).
         else if (m.type === 'job_stored') {
@@ -326,8 +330,9 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
     // Draining: no job is asked for, but one the server sent already (ahead of the last one, or an answer
     // crossing the hang-up) is run and reported: dropped, it would wait out the grace and cost a retry.
     for (;;) {
-      // Nothing to run yet: the reported run's job_stored is waited for first, so that an idle worker carries nothing.
-      if (!ahead && !carry.attempt) await storing;
+      // Nothing to run yet: the reported run's job_stored is waited for first (so that an idle worker carries
+      // nothing when it asks again or drains), unless a job comes meanwhile: the reader began it, it is run.
+      if (!ahead && !carry.attempt) await Promise.race([storing, jobCame()]);
       if (!((mayBegin() && !opts.drain?.aborted) || ahead || carry.attempt)) break;
       await finish(await nextJob(), 0);
       ran = true;

@@ -153,7 +153,7 @@ test('the server killed while one run awaits its job_stored and the next runs: a
   assert.equal(worker.child.exitCode, null, 'the looping worker goes on');
 });
 
-test('SIGHUP while one run awaits its job_stored and the next runs: the worker finishes the next, waits for both acks, exits 0', async () => {
+test('SIGHUP while one run awaits its job_stored and the next runs: the worker finishes the next, waits for both acks, exits 75 (drained)', async () => {
   const { dir, out, proxy, worker } = await withheldSetup('ov-3');
   worker.child.kill('SIGHUP');
   await waitFor('the worker to drain', () => /draining \(finishing second/.test(worker.err()));
@@ -164,6 +164,6 @@ test('SIGHUP while one run awaits its job_stored and the next runs: the worker f
   assert.equal(worker.child.exitCode, null, 'the worker waits for the withheld job_stored');
   proxy.release();
   const { code } = await worker.exited;
-  assert.equal(code, 0, worker.err());
+  assert.equal(code, 75, worker.err());
   assertOnceEach(dir, out);
 });
