@@ -282,6 +282,8 @@ export function decodeWorkerMessage(line: string): WorkerMessage {
   switch (o.type) {
     case 'job_requested':
       return { type: 'job_requested' };
+    case 'give_back':
+      return { type: 'give_back', run_id: checkRunId(str(o, 'run_id', 36)) };
     case 'heartbeat':
       return { type: 'heartbeat' };
     case 'output':
@@ -332,6 +334,8 @@ export function decodeServerMessage(line: string): ServerMessage {
       return { type: 'run_gone', run_id: checkRunId(str(o, 'run_id', 36)), reason: str(o, 'reason') };
     case 'job_received':
       return { type: 'job_received', run_id: checkRunId(str(o, 'run_id', 36)) };
+    case 'take_back':
+      return { type: 'take_back', run_id: checkRunId(str(o, 'run_id', 36)) };
     case 'job_stored': {
       const error = optStr(o, 'error');
       return { type: 'job_stored', run_id: checkRunId(str(o, 'run_id', 36)), ...(error === undefined ? {} : { error }) };

@@ -30,6 +30,9 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
      server: job_stored{run_id, error?}  (to a hello with stored_acks: once the result is
        durable; until then the worker keeps the run, and resumes it after a reconnect, so a
        result the server lost in a crash is reported again instead of the job run again)
+ *   received_acks: the worker asks ahead as soon as its job begins (so the next claim overlaps
+ *   the run), begins the job held ahead on job_received, and hands it back unbegun (give_back)
+ *   when it drains; the server takes it back (take_back) for a worker that went idle meanwhile.
  *   pipeline (welcome.pipeline true): the early job_requested lets the server
  *   claim the next job while this one is reported and stored; a `job` that
  *   comes before this job_finished is held, and started right after it. A
@@ -91,6 +94,8 @@ export type ClientMessage =
 /** Messages a worker sends after its hello. */
 export type WorkerMessage =
   | { type: 'job_requested' }
+  /** received_acks only: the job sent ahead is handed back unbegun (the worker drains); the server requeues it as never started. */
+  | { type: 'give_back'; run_id: string }
   /** seq: the line's number in its run (0, 1, ...), so a resumed run's console has no line twice; absent from old workers. */
   | { type: 'output'; run_id: string; t: number; line: string; seq?: number }
   | ({ type: 'artifact'; run_id: string } & ArtifactInfo)
@@ -127,6 +132,11 @@ export type ServerMessage =
    * (a connection lost from now on holds that one for a resume, not puts it back as never begun).
    */
   | { type: 'job_received'; run_id: string }
+  /**
+   * To a received_acks worker, for the job it holds ahead (never begun before job_received): drop it, the
+   * server requeues it for an idle worker. Always sent before the job_received that would let it begin.
+   */
+  | { type: 'take_back'; run_id: string }
   | { type: 'cancel'; run_id: string; reason: string }
   | { type: 'heartbeat' }
   | { type: 'output'; run_id: string; n: number; t: number; line: string }

@@ -180,6 +180,11 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   // Drained while idle (waiting for a job): hang up now, but half-close first and keep reading until the
   // server closes too (at most 2 s): a job it sent meanwhile is read, run, resumed and reported, not lost.
   const onDrain = () => {
+    // A job held ahead (asked for when the current one began) is handed back unbegun: the drain waits for one job only.
+    if (ahead && welcome.received_acks) {
+      conn.send({ type: 'give_back', run_id: ahead.run_id }).catch(() => undefined);
+      ahead = null;
+    }
     if (carry.attempt || carry.reported) return;
     conn.close();
     setTimeout(() => conn.destroy(), 2000).unref();
@@ -194,7 +199,10 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
           asked = false;
           // Sent ahead while the current job is reported: held, and begun right after it (see nextJob);
           // one that comes once draining or stopping is held and never begun (the server takes it back).
-          if (carry.attempt || !mayBegin()) ahead = m;
+          if (carry.attempt && (opts.drain?.aborted || opts.stop?.aborted) && welcome.received_acks) {
+            // Draining behind a running job: handed back unbegun, the server requeues it (nobody waits out a grace).
+            conn.send({ type: 'give_back', run_id: m.run_id }).catch(() => undefined);
+          } else if (carry.attempt || !mayBegin()) ahead = m;
           // Started at once: a cancel right behind the job (while it is being set up) must find it.
           else carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
           waiter?.(m);
@@ -206,6 +214,8 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
           receipts.get(m.run_id)?.(m);
           acks.get(m.run_id)?.(m);
         } else if (m.type === 'job_received') receipts.get(m.run_id)?.(m);
+        // Taken back for an idle worker: always before the job_received that would have begun it.
+        else if (m.type === 'take_back' && ahead?.run_id === m.run_id) ahead = null;
         else if (m.type === 'cancel' && carry.attempt?.runId === m.run_id) carry.attempt.abort.abort(new Error(m.reason));
         else if (m.type === 'cancel' && ahead?.run_id === m.run_id) {
           // Never begun: answered at once (the line queues behind any artifact being sent).
@@ -249,9 +259,16 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
    */
   const finish = async (a: Attempt, from: number, askAhead = true) => {
     await Promise.race([a.attach(conn, from), lost]);
+    // A server that takes jobs back (received_acks) is asked for the next one as soon as this one runs:
+    // its claim overlaps the whole run; one that does not, once the process has exited (below).
+    // (Never while a job is held ahead: the server holds one ahead at most and ignores the request.)
+    if (askAhead && welcome.pipeline && welcome.received_acks && takesAnother(opts) && !asked && !ahead) {
+      asked = true;
+      conn.send({ type: 'job_requested' }).catch(() => undefined);
+    }
     // The process has exited: its sandbox is settled and its files listed while the next claim is made.
     await Promise.race([a.exited, lost]);
-    if (askAhead && welcome.pipeline && takesAnother(opts) && !asked) {
+    if (askAhead && welcome.pipeline && !welcome.received_acks && takesAnother(opts) && !asked) {
       asked = true;
       // Not awaited: it queues before the report's lines; a lost connection fails the report below.
       conn.send({ type: 'job_requested' }).catch(() => undefined);

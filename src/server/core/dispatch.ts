@@ -66,7 +66,7 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
     for (;;) {
       // Usually the head and the first waiting worker; a verify build waits for a worker other than its group's (verify-pairing.ts).
       const pair = pickPair(state, platform);
-      if (!pair) return;
+      if (!pair) return takeBackFor(state, platform);
       const { worker } = pair;
       const head = takeHead(state, platform, pair.head)!;
       worker.waiting = false;
@@ -76,6 +76,33 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
       });
     }
   });
+}
+
+/**
+ * A worker idle with nothing queued while another holds a job sent ahead
+ * behind its current run (it asked ahead when that run began, and the run
+ * may be long): that job is taken back and requeued, so the idle worker gets
+ * it. Safe because a worker that takes job_received begins a job held ahead
+ * only on the job_received of its current run, which the server sends after
+ * take_back (and after reading that run's job_finished, which clears `ahead`).
+ */
+function takeBackFor(state: ServerState, platform: string): void {
+  const workers = [...state.workers.values()].filter((w) => w.facts.platform === platform && !w.link.isClosed);
+  if (state.queues.list(platform).length > 0 || !workers.some((w) => w.waiting && w.runId === null)) return;
+  const holder = workers.find((w) => w.ahead && w.link.sendTakeBack);
+  const run = holder?.ahead ? state.runs.get(holder.ahead) : undefined;
+  if (!holder || !run || run.phase.kind !== 'running') return;
+  holder.ahead = null;
+  holder.link.sendTakeBack!(run.record.run_id);
+  log('info', `${run.record.job.name} taken back from worker ${holder.id} (held ahead) for an idle worker`, run.record.run_id);
+  void returnUnstarted(state, run, 'taken back for an idle worker').then(() => dispatch(state, platform));
+}
+
+/** A draining worker hands back its job held ahead, unbegun: requeued as never started. */
+export function giveBack(state: ServerState, w: WorkerPeer, runId: string): void {
+  const run = state.runs.get(runId);
+  if (!run || run.worker !== w || (w.ahead !== runId && w.runId !== runId)) return;
+  void returnUnstarted(state, run, 'handed back unbegun by its draining worker').then(() => dispatch(state, run.record.job.platform));
 }
 
 /**

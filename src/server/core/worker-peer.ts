@@ -15,6 +15,8 @@ export interface WorkerLink {
   drop(): void;
   /** The worker may ask for its next job while its current one is reported, and holds a job sent ahead (welcome.pipeline). */
   readonly pipelines?: boolean;
+  /** Takes back the job sent ahead, which the worker has not begun (it begins it only on job_received); absent: an older worker. */
+  sendTakeBack?(runId: string): void;
 }
 
 /** A connected worker. */

@@ -6,15 +6,16 @@ import { reason } from '../../shared/errors.js';
 import { log } from '../../shared/log.js';
 import { PROTOCOL_VERSION, VERSION } from '../../shared/version.js';
 import { artifactSink } from '../core/artifact-sink.js';
-import { connectWorker, disconnectWorker, workerWaits } from '../core/dispatch.js';
+import { connectWorker, disconnectWorker, giveBack, workerWaits } from '../core/dispatch.js';
 import { resumeRun } from '../core/reattach.js';
 import { finishRun, ownRun, recordOutput } from '../core/runs.js';
 import type { ServerState, WorkerLink, WorkerPeer } from '../core/state.js';
 import { workerSessionEnded } from './worker-session-end.js';
 
 /** The core's handle on this worker: the only way it reaches the connection. */
-function linkOf(conn: Connection): WorkerLink {
+function linkOf(conn: Connection, receivedAcks: boolean): WorkerLink {
   return {
+    ...(receivedAcks ? { sendTakeBack: (runId: string) => void conn.send({ type: 'take_back', run_id: runId }).catch(() => undefined) } : {}),
     get isClosed() {
       return conn.isClosed;
     },
@@ -37,7 +38,7 @@ function linkOf(conn: Connection): WorkerLink {
  *   4. on close or garbage, the core records its current run as lost.
  */
 export async function runWorkerSession(state: ServerState, conn: Connection, facts: WorkerFacts, storedAcks = false, receivedAcks = false): Promise<void> {
-  const w: WorkerPeer = { id: randomBytes(4).toString('hex'), link: linkOf(conn), peer: conn.peer, facts, since: new Date().toISOString(), runId: null, waiting: false };
+  const w: WorkerPeer = { id: randomBytes(4).toString('hex'), link: linkOf(conn, receivedAcks), peer: conn.peer, facts, since: new Date().toISOString(), runId: null, waiting: false };
   // A refused worker (dropped platform) has been sent its failure line; the connection closes behind it.
   if (!connectWorker(state, w)) return;
   log('info', `worker ${w.id} connected from ${conn.peer}: ${facts.platform} on ${facts.hostname} (${facts.os} ${facts.release}, ${facts.cpus} CPUs)`);
@@ -67,6 +68,10 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
           workerWaits(state, w);
           break;
         case 'heartbeat':
+          break;
+        case 'give_back':
+          // A draining worker hands back the job it holds ahead, unbegun (see protocol/messages.ts).
+          if (receivedAcks) giveBack(state, w, m.run_id);
           break;
         case 'resume': {
           // why not job_stored for a run with a stored result: a run lost after the grace has one
