@@ -148,7 +148,7 @@ test('SIGHUP to an idle worker while the server\'s job is on the wire: the job i
   assert.equal(fileLines(join(out, 'starts')).length, 1, 'the job started once');
 });
 
-test('SIGHUP after a pipelining worker was sent its next job ahead: that job is run and reported too (not left to the grace), then the worker exits 75', async () => {
+test('SIGHUP after a pipelining worker was sent its next job ahead: that job is handed back unbegun and requeued as never started (not left to the grace), the worker exits 75 after the first', async () => {
   const dir = tempDir();
   const out = tempDir('builder-job-out-');
   const server = await startServer(dir, ['--heartbeat', '2', '--reattach-grace', '60']);
@@ -163,7 +163,16 @@ test('SIGHUP after a pipelining worker was sent its next job ahead: that job is 
   worker.child.kill('SIGHUP');
   const { code } = await worker.exited;
   assert.equal(code, 75, worker.err());
-  await waitFor('both results', () => storedResults(dir, 'first').length === 1 && storedResults(dir, 'second').length === 1, 30_000);
-  assert.deepEqual(storedResults(dir, 'second')[0]!.result.outcome, { kind: 'exited', code: 0 });
+  await waitFor('the first result', () => storedResults(dir, 'first').length === 1, 30_000);
+  await waitFor('the second job back in its queue', () => /second back in the queue of hup-5, never begun \(handed back unbegun/.test(server.err()));
+  const info = await clientJson(server.remote, ['info']);
+  assert.deepEqual(info.queues.map((q: { jobs: { name: string }[] }) => q.jobs.map((j) => j.name)), [['second']], 'the second is queued again');
+  assert.equal(storedResults(dir, 'second').length, 0, 'no result for a job never begun');
+  const next = startWorker(server.remote, 'hup-5', ['--once']);
+  assert.equal((await next.exited).code, 0, next.err());
+  await waitFor('the second result', () => storedResults(dir, 'second').length === 1, 30_000);
+  const [second] = storedResults(dir, 'second');
+  assert.deepEqual(second!.result.outcome, { kind: 'exited', code: 0 });
+  assert.equal(second!.result.retries, 0, 'handing back cost no retry');
   assert.deepEqual(fileLines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['first', 'second'], 'each started once');
 });

@@ -167,3 +167,30 @@ test('SIGHUP while one run awaits its job_stored and the next runs: the worker f
   assert.equal(code, 75, worker.err());
   assertOnceEach(dir, out);
 });
+
+test('a job held ahead behind a long one is taken back for a worker that comes idle: it runs there at once, started once, no retry spent', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, FLAGS);
+  await scheduleJob(server, 'long', 'tb-1', `#!/bin/sh\necho "long $$" >> ${out}/starts\nwhile [ ! -e ${out}/go ]; do sleep 0.05; done\n`);
+  await scheduleJob(server, 'next', 'tb-1', `#!/bin/sh\necho "next $$" >> ${out}/starts\necho done\n`);
+  await clientJson(server.remote, ['execute', 'next']);
+  await clientJson(server.remote, ['execute', 'long']);
+  const busy = startWorker(server.remote, 'tb-1', ['--loop']);
+  // It asks for its next job as soon as `long` begins: `next` waits on it, unbegun.
+  await waitFor('next to be sent ahead behind long', () => /next on tb-1 sent ahead to worker/.test(server.err()));
+  const idle = startWorker(server.remote, 'tb-1', ['--loop']);
+  await waitFor('next to be stored', () => storedResults(dir, 'next').length === 1);
+  assert.match(server.err(), /next taken back from worker \w+ \(held ahead\) for an idle worker/);
+  const [next] = storedResults(dir, 'next');
+  assert.deepEqual(next!.result.outcome, { kind: 'exited', code: 0 });
+  assert.equal(next!.result.retries, 0, 'taking back cost no retry');
+  const running = (await clientJson(server.remote, ['info'])).running as { name: string; worker: string }[];
+  assert.deepEqual(running.map((r) => r.name), ['long'], 'long still runs on the first worker');
+  assert.notEqual(next!.result.worker.id, running[0]!.worker, 'next ran on the other worker');
+  writeFileSync(join(out, 'go'), '');
+  await waitFor('long to be stored', () => storedResults(dir, 'long').length === 1);
+  assert.deepEqual(fileLines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['long', 'next'], 'each started once');
+  assert.equal(busy.child.exitCode, null);
+  assert.equal(idle.child.exitCode, null);
+});
