@@ -27,6 +27,8 @@ export interface WorkerOptions {
  *   1. connect and send a hello with what this host is;
  *   2. ask for a job and wait (heartbeats both ways meanwhile);
  *   3. run it, streaming every output line numbered; a `cancel` kills its process group;
+ *      in loop mode with a received_acks server, the next job is asked for as soon as it
+ *      begins, and held ahead unbegun (a `take_back` drops it, a drain hands it back);
  *   4. send its artifacts (after an exit only), then job_finished; keep the run
  *      until job_stored (its result is durable on the server), then remove the
  *      work dir. Meanwhile, once job_received says the server read the report,
