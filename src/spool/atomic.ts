@@ -19,6 +19,15 @@ export function observeAtomicWrites(fn: ((seconds: number) => void) | null): voi
   writeObserver = fn;
 }
 
+/** This process's temp-file prefix: its pid (read once) and random bytes, so that no other process (a crashed one with the same pid) shares it. */
+const TMP_PREFIX = `${process.pid}.${randomBytes(6).toString('hex')}`;
+let tmpCount = 0;
+
+/** A temp-file name no other write uses: the process prefix and a counter (why not random bytes per file: two syscalls per write on the claim's and store's path). */
+function tmpName(): string {
+  return `${TMP_PREFIX}.${(tmpCount++).toString(36)}.tmp`;
+}
+
 /** Reports one atomic write done in steps (writeSynced, rename, fsync dir) that began at `started` (performance.now()). */
 export function atomicWriteDone(started: number): void {
   writeObserver?.((performance.now() - started) / 1000);
@@ -57,7 +66,7 @@ const SMALL_WRITE = 64 * 1024;
  * fsyncs and then rename it into place themselves (then fsync the directory).
  */
 export async function writeSynced(tmpDir: string, data: string | Buffer): Promise<string> {
-  const tmp = join(tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(tmpDir, tmpName());
   if (data.length <= SMALL_WRITE) {
     // A small record: open and write here, fsync on the thread pool (the one step that waits for the disk).
     const fd = openSync(tmp, 'wx', 0o600);
@@ -105,7 +114,7 @@ export function recordText(value: unknown): string {
  * fsynced and renamed into place. A failure removes the temp file and rejects.
  */
 export async function writeAtomicStream(tmpDir: string, path: string, chunks: AsyncIterable<Buffer>): Promise<void> {
-  const tmp = join(tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(tmpDir, tmpName());
   const fd = await fs.open(tmp, 'wx', 0o600);
   try {
     try {
