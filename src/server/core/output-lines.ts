@@ -79,3 +79,77 @@ function isStored(block: Uint8Array, start: number, end: number): boolean {
   for (let i = 0; i < 5; i++) if (block[start + i] !== STORED_HEAD[i]) return false;
   return true;
 }
+
+/** How an observer that asked for printed blocks gets them: `observe`'s plain lines, or its `--json` objects. */
+export type PrintFormat = 'text' | 'json';
+
+const LINE_HEAD = new Uint8Array(Buffer.from(',"line":"'));
+
+/**
+ * The lines of a block of whole stored console lines (first is line
+ * `first`) from line `from` on, exactly as `observe` prints them: each line's
+ * text and a newline ('text'), or `{"n","t","line"}` and a newline ('json').
+ * Lines in the shape ConsoleLog writes whose text has no quote or backslash
+ * are copied byte for byte (its UTF-8 bytes are what printing the string
+ * gives); others go through JSON. Null when a text line holds a newline
+ * itself, so that a printed block always has one newline per line (the
+ * caller then sends that block as `output` messages).
+ */
+export function printedBlock(format: PrintFormat, first: number, block: Buffer, from = 0): { bytes: Buffer; lines: number } | null {
+  const src = new Uint8Array(block.buffer, block.byteOffset, block.length);
+  let out: Uint8Array = bytes(format === 'text' ? block.length : block.length + 2048);
+  let at = 0;
+  let n = first;
+  let lines = 0;
+  for (let start = 0; start < src.length; ) {
+    let end = start;
+    while (end < src.length && src[end] !== 10) end++;
+    if (end > start) {
+      if (n >= from) {
+        const text = plainText(src, start, end);
+        if (text >= 0) {
+          // JSON: `{"n":N,` then the stored line without its `{`; text: the bytes inside the line's quotes.
+          const need = format === 'json' ? 22 + end - start : end - 1 - text;
+          if (at + need > out.length) out = grown(out, at, need);
+          if (format === 'json') {
+            out.set(N_HEAD, at);
+            at = writeDecimal(out, at + N_HEAD.length, n);
+            out[at++] = 0x2c;
+            for (let i = start + 1; i < end; i++) out[at++] = src[i]!;
+          } else for (let i = text; i < end - 2; i++) out[at++] = src[i]!;
+          out[at++] = 10;
+        } else {
+          const c = JSON.parse(block.toString('utf8', start, end)) as { t: unknown; line: unknown };
+          if (typeof c.line !== 'string' || typeof c.t !== 'number' || (format === 'text' && c.line.includes('\n'))) return null;
+          const piece = Buffer.from(format === 'json' ? JSON.stringify({ n, t: c.t, line: c.line }) + '\n' : c.line + '\n');
+          if (at + piece.length > out.length) out = grown(out, at, piece.length);
+          out.set(piece, at);
+          at += piece.length;
+        }
+        lines++;
+      }
+      n++;
+    }
+    start = end + 1;
+  }
+  return { bytes: Buffer.from(out.buffer, out.byteOffset, at), lines };
+}
+
+const N_HEAD = new Uint8Array(Buffer.from('{"n":'));
+
+/**
+ * Where the text of block[start, end) starts when the line is exactly
+ * `{"t":<digits>,"line":"<text>"}` with no quote or backslash in the text
+ * (so the bytes are the text itself); -1 otherwise.
+ */
+function plainText(src: Uint8Array, start: number, end: number): number {
+  if (!isStored(src, start, end)) return -1;
+  let i = start + 5;
+  const digits = i;
+  while (i < end && src[i]! >= 0x30 && src[i]! <= 0x39) i++;
+  if (i === digits || i + LINE_HEAD.length > end - 2) return -1;
+  for (let k = 0; k < LINE_HEAD.length; k++) if (src[i + k] !== LINE_HEAD[k]) return -1;
+  const text = i + LINE_HEAD.length;
+  for (let k = text; k < end - 2; k++) if (src[k] === 0x22 || src[k] === 0x5c) return -1;
+  return text;
+}
