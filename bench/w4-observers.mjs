@@ -35,7 +35,7 @@ async function once(lines, observers, tag) {
   const cpu0 = [server, worker].map((p) => cpuTicks(p.pid));
   // The observer processes' CPU from the gate on: what they will have used (counted in this process's
   // children's times once they exit) less what they used up to now.
-  const clients0 = childTicks() - procs.reduce((n, p) => n + cpuTicks(p.pid), 0);
+  const clients0 = childTicks() + procs.reduce((n, p) => n + cpuTicks(p.pid), 0);
   const t0 = now();
   writeFileSync(gate, '');
   const found = await waitFor('the chatty result', () => resultOf(spool, `${tag}0`), 600_000, 10);
