@@ -32,9 +32,14 @@ export async function cleanup() {
   for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
-/** Spawns a program: `builder-server` etc. run from dist/ with this node; anything else as is. */
+/**
+ * Spawns a program: `builder-server` etc. run from dist/ with this node (with
+ * `sea: true`, the single executable dist/NAME that `node build.mjs` makes,
+ * on the Node 24 it embeds); anything else as is.
+ */
 export function spawnProgram(name, args, opts = {}) {
-  const [cmd, argv] = name.startsWith('builder-') ? [process.execPath, [...(opts.nodeArgs ?? []), join(DIST, `${name}.cjs`), ...args]] : [name, args];
+  const ours = name.startsWith('builder-');
+  const [cmd, argv] = ours && opts.sea ? [join(DIST, name), args] : ours ? [process.execPath, [...(opts.nodeArgs ?? []), join(DIST, `${name}.cjs`), ...args]] : [name, args];
   const child = spawn(cmd, argv, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: '1', BUILDER_REMOTE: '', ...opts.env },

