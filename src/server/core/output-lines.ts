@@ -97,59 +97,83 @@ const LINE_HEAD = new Uint8Array(Buffer.from(',"line":"'));
  */
 export function printedBlock(format: PrintFormat, first: number, block: Buffer, from = 0): { bytes: Buffer; lines: number } | null {
   const src = new Uint8Array(block.buffer, block.byteOffset, block.length);
-  let out: Uint8Array = bytes(format === 'text' ? block.length : block.length + 2048);
+  const json = format === 'json';
+  // A text line is never longer than it is stored; a JSON one is its `{"n":N,` longer (~20 bytes a line).
+  let out: Uint8Array = bytes(json ? block.length + (block.length >> 1) + 64 : block.length + 64);
+  // The copy below leaves room for the `"}` and newline that end a line.
+  let cap = out.length - 4;
   let at = 0;
   let n = first;
   let lines = 0;
   for (let start = 0; start < src.length; ) {
-    let end = start;
-    while (end < src.length && src[end] !== 10) end++;
-    if (end > start) {
-      if (n >= from) {
-        const text = plainText(src, start, end);
-        if (text >= 0) {
-          // JSON: `{"n":N,` then the stored line without its `{`; text: the bytes inside the line's quotes.
-          const need = format === 'json' ? 22 + end - start : end - 1 - text;
-          if (at + need > out.length) out = grown(out, at, need);
-          if (format === 'json') {
-            out.set(N_HEAD, at);
-            at = writeDecimal(out, at + N_HEAD.length, n);
-            out[at++] = 0x2c;
-            for (let i = start + 1; i < end; i++) out[at++] = src[i]!;
-          } else for (let i = text; i < end - 2; i++) out[at++] = src[i]!;
-          out[at++] = 10;
-        } else {
-          const c = JSON.parse(block.toString('utf8', start, end)) as { t: unknown; line: unknown };
-          if (typeof c.line !== 'string' || typeof c.t !== 'number' || (format === 'text' && c.line.includes('\n'))) return null;
-          const piece = Buffer.from(format === 'json' ? JSON.stringify({ n, t: c.t, line: c.line }) + '\n' : c.line + '\n');
-          if (at + piece.length > out.length) out = grown(out, at, piece.length);
-          out.set(piece, at);
-          at += piece.length;
-        }
-        lines++;
-      }
-      n++;
+    if (src[start] === 10) {
+      start++;
+      continue;
     }
-    start = end + 1;
+    if (n < from) {
+      start = nextLine(src, start);
+      n++;
+      continue;
+    }
+    // One pass for a line as ConsoleLog writes it: check its head, then copy its text up to the quote that ends it.
+    if (out.length - at < 128) (out = grown(out, at, 4096)), (cap = out.length - 4);
+    const mark = at;
+    let i = textStart(src, start);
+    let done = -1;
+    if (i >= 0) {
+      if (json) {
+        out.set(N_HEAD, at);
+        at = writeDecimal(out, at + N_HEAD.length, n);
+        out[at++] = 0x2c;
+        for (let k = start + 1; k < i; k++) out[at++] = src[k]!;
+      }
+      for (; i < src.length; i++) {
+        const b = src[i]!;
+        if (b === 0x22 || b === 0x5c || b === 10) break;
+        if (at >= cap) (out = grown(out, at, 4096)), (cap = out.length - 4);
+        out[at++] = b;
+      }
+      // The text ends at a quote followed by `}` and the line's end: copied whole.
+      if (src[i] === 0x22 && src[i + 1] === 0x7d && (i + 2 === src.length || src[i + 2] === 10)) done = i + 2;
+    }
+    if (done >= 0) {
+      if (json) (out[at++] = 0x22), (out[at++] = 0x7d);
+      out[at++] = 10;
+      start = done + 1;
+    } else {
+      // Escapes, or not in the shape ConsoleLog writes (a hand edit): go through JSON.
+      at = mark;
+      const end = nextLine(src, start) - 1;
+      const c = JSON.parse(block.toString('utf8', start, end)) as { t: unknown; line: unknown };
+      if (typeof c.line !== 'string' || typeof c.t !== 'number' || (!json && c.line.includes('\n'))) return null;
+      const piece = Buffer.from(json ? JSON.stringify({ n, t: c.t, line: c.line }) + '\n' : c.line + '\n');
+      if (at + piece.length + 64 > out.length) (out = grown(out, at, piece.length + 64)), (cap = out.length - 4);
+      out.set(piece, at);
+      at += piece.length;
+      start = end + 1;
+    }
+    lines++;
+    n++;
   }
   return { bytes: Buffer.from(out.buffer, out.byteOffset, at), lines };
 }
 
 const N_HEAD = new Uint8Array(Buffer.from('{"n":'));
 
-/**
- * Where the text of block[start, end) starts when the line is exactly
- * `{"t":<digits>,"line":"<text>"}` with no quote or backslash in the text
- * (so the bytes are the text itself); -1 otherwise.
- */
-function plainText(src: Uint8Array, start: number, end: number): number {
-  if (!isStored(src, start, end)) return -1;
+/** The offset just past the newline ending the line at `start` (or the block's end). */
+function nextLine(src: Uint8Array, start: number): number {
+  let i = start;
+  while (i < src.length && src[i] !== 10) i++;
+  return i + 1;
+}
+
+/** Where the text of the line at `start` begins when the line starts `{"t":<digits>,"line":"`; -1 otherwise. */
+function textStart(src: Uint8Array, start: number): number {
+  for (let k = 0; k < 5; k++) if (src[start + k] !== STORED_HEAD[k]) return -1;
   let i = start + 5;
   const digits = i;
-  while (i < end && src[i]! >= 0x30 && src[i]! <= 0x39) i++;
-  if (i === digits || i + LINE_HEAD.length > end - 2) return -1;
+  while (i < src.length && src[i]! >= 0x30 && src[i]! <= 0x39) i++;
+  if (i === digits) return -1;
   for (let k = 0; k < LINE_HEAD.length; k++) if (src[i + k] !== LINE_HEAD[k]) return -1;
-  const text = i + LINE_HEAD.length;
-  for (let k = text; k < end - 2; k++) if (src[k] === 0x22 || src[k] === 0x5c) return -1;
-  return text;
+  return i + LINE_HEAD.length;
 }

@@ -57,3 +57,12 @@ test('printed blocks hold what observe prints from output messages, as text and 
   assert.equal(printedBlock('text', 0, Buffer.from(JSON.stringify({ t: 1, line: 'two\nlines' }) + '\n')), null);
   assert.equal(printedBlock('json', 0, Buffer.from(JSON.stringify({ t: 1, line: 'two\nlines' }) + '\n'))!.lines, 1);
 });
+
+test('printed blocks grow past their first guess: many empty lines as JSON, one line longer than the block as text', () => {
+  const empty = Array.from({ length: 5000 }, (_, i) => ({ t: i, line: '' }));
+  const json = printedBlock('json', 1_000_000, Buffer.from(empty.map((c) => JSON.stringify(c) + '\n').join('')))!;
+  assert.equal(json.bytes.toString('utf8'), empty.map((c, i) => JSON.stringify({ n: 1_000_000 + i, t: c.t, line: '' }) + '\n').join(''));
+  const long = [{ t: 1, line: 'z'.repeat(100_000) }, { t: 2, line: 'after' }];
+  const text = printedBlock('text', 0, Buffer.from(long.map((c) => JSON.stringify(c) + '\n').join('')))!;
+  assert.equal(text.bytes.toString('utf8'), long.map((c) => c.line + '\n').join(''));
+});
