@@ -33,6 +33,9 @@ async function once(lines, observers, tag) {
     await waitFor('observers attached', () => outs.every((f) => existsSync(f) && statSync(f).size > 0), 30_000);
   }
   const cpu0 = [server, worker].map((p) => cpuTicks(p.pid));
+  // The observer processes' CPU from the gate on: what they will have used (counted in this process's
+  // children's times once they exit) less what they used up to now.
+  const clients0 = childTicks() + procs.reduce((n, p) => n + cpuTicks(p.pid), 0);
   const t0 = now();
   writeFileSync(gate, '');
   const found = await waitFor('the chatty result', () => resultOf(spool, `${tag}0`), 600_000, 10);
@@ -40,11 +43,18 @@ async function once(lines, observers, tag) {
   // CPU (clock ticks, 10 ms) the server and the worker spent from the gate to the result.
   const [serverCpu, workerCpu] = [server, worker].map((p, i) => (cpuTicks(p.pid) - cpu0[i]) * 10);
   await Promise.all(procs.map((p) => p.exited));
+  const clientCpu = procs.length ? (childTicks() - clients0) * 10 : 0;
   const short = outs.filter((f) => readFileSync(f, 'utf8').split('\n').length - 1 < lines + 1).length;
   raw?.destroy();
   await Promise.all([worker, server].map((p) => stop(p)));
   if (found.result.console_lines !== lines + 1) throw new Error(`the run stored ${found.result.console_lines} lines, not ${lines + 1}`);
-  return { ms, short, serverCpu, workerCpu };
+  return { ms, short, serverCpu, workerCpu, clientCpu };
+}
+
+/** CPU clock ticks of this process's children that exited and were waited for (cutime + cstime). */
+function childTicks() {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  return Number(f[13]) + Number(f[14]);
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -75,7 +85,7 @@ export async function run({ quick }) {
       goal: '< 1.1x',
       met: (_v, r) => r < 1.1,
       note: [
-        `server CPU ${cpu(watched, 'serverCpu')} ms (alone ${cpu(alone, 'serverCpu')}), worker ${cpu(watched, 'workerCpu')} ms (alone ${cpu(alone, 'workerCpu')})`,
+        `server CPU ${cpu(watched, 'serverCpu')} ms (alone ${cpu(alone, 'serverCpu')}), worker ${cpu(watched, 'workerCpu')} ms (alone ${cpu(alone, 'workerCpu')}), 9 observer clients ${cpu(watched, 'clientCpu')} ms`,
         `ratios ${watched.map((w, i) => (w.ms / alone[i].ms).toFixed(2)).join(' ')}`,
         short ? `${short} observers got fewer lines` : '',
       ]

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { Writable } from 'node:stream';
 import type { Connection } from '../protocol/connection.js';
 import type { ClientMessage } from '../protocol/messages.js';
 import { describeOutcome, type Outcome } from '../protocol/types.js';
@@ -25,15 +26,17 @@ export type Followed = { ended: true; outcome: Outcome | null } | { ended: false
  * is retried: a first connect that fails fails at once. Returns the run's
  * outcome (null: it ended without one).
  */
-export async function observeRun(remote: ClientRemote, first: ClientMessage, json: boolean, reconnectMs: number): Promise<Outcome | null> {
+export async function observeRun(remote: ClientRemote, first: Extract<ClientMessage, { type: 'observe' | 'observe_latest' }>, json: boolean, reconnectMs: number): Promise<Outcome | null> {
   lowerPriority();
-  const watch: Watch = { runId: null, next: 'from' in first && first.from !== undefined ? first.from : 0 };
+  const watch: Watch = { runId: null, next: first.from ?? 0 };
+  // The server prints the lines for us (output_block frames): no parse and no formatting per line here.
+  const format = json ? ('json' as const) : ('text' as const);
   let awaySince: number | null = null;
   let delay = 250;
   for (;;) {
     let followed: Followed;
     try {
-      const msg: ClientMessage = watch.runId ? { type: 'observe', run_id: watch.runId, from: watch.next } : first;
+      const msg: ClientMessage = watch.runId ? { type: 'observe', run_id: watch.runId, from: watch.next, print: format } : { ...first, print: format };
       // A reconnect waits for an answer no longer than the time left (a frozen server must not stretch --reconnect-for).
       const left = awaySince === null ? remote.waitMs : Math.max(1000, reconnectMs - (Date.now() - awaySince));
       followed = await followRun(await open({ ...remote, waitMs: Math.min(remote.waitMs, left) }, msg), json, watch, () => ((awaySince = null), (delay = 250)));
@@ -59,6 +62,35 @@ export async function observeRun(remote: ClientRemote, first: ClientMessage, jso
   }
 }
 
+/**
+ * The `size` raw bytes of an output_block, whole (at most one block: the
+ * socket is paused meanwhile, see Connection), read with the machinery that
+ * reads artifact bytes.
+ */
+async function readPrinted(conn: Connection, size: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  // why the high mark: the parts are only collected, so the reader need not wait for drains.
+  const sink = new Writable({ highWaterMark: 1 << 30, write: (chunk: Buffer, _enc, done) => (parts.push(chunk), done()) });
+  await conn.readRaw(size, sink);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** The printed lines after the first `skip` (a block that starts before what was already printed). */
+function afterLines(printed: Buffer, skip: number): Buffer {
+  let at = 0;
+  for (let i = 0; i < skip && at < printed.length; i++) at = printed.indexOf(10, at) + 1 || printed.length;
+  return printed.subarray(at);
+}
+
+/** Writes to stdout and waits while it is full: a slow stdout holds the socket back, not the client's memory. */
+function printBytes(bytes: Buffer): Promise<void> {
+  if (bytes.length === 0 || process.stdout.write(bytes)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => (process.stdout.off('drain', done), process.stdout.off('close', done), process.stdout.off('error', done), resolve());
+    process.stdout.once('drain', done).once('close', done).once('error', done);
+  });
+}
+
 /** Errors of a connection that went away (or could not be made again), not answers of the server. */
 function retryable(e: unknown): boolean {
   return e instanceof BuilderError && ['no_reply', 'connect_failed', 'handshake_failed', 'timeout', 'connection_closed', 'connection_error'].includes(e.code);
@@ -74,7 +106,8 @@ function lowerPriority(): void {
 }
 
 /**
- * Prints one connection's lines as they arrive until the run ends; an
+ * Prints one connection's lines as they arrive until the run ends (output
+ * messages one by one, output_block frames as they are); an
  * outcome goes to stderr (or as the last JSON line), a run_end without one
  * is left to the caller. `watch` keeps the run
  * id and the next line across connections; the header is printed once;
@@ -101,6 +134,15 @@ export async function followRun(conn: Connection, json: boolean, watch: Watch = 
         continue;
       }
       flush();
+      if (m.type === 'output_block') {
+        const printed = await readPrinted(conn, m.bytes);
+        // A block is printed whole or not at all: a connection lost inside one resumes at its first line.
+        const skip = watch.next - m.from;
+        if (skip >= m.lines) continue;
+        await printBytes(skip > 0 ? afterLines(printed, skip) : printed);
+        watch.next = m.from + m.lines;
+        continue;
+      }
       if (m.type === 'observing') {
         onAnswer();
         if (!json && watch.runId === null) process.stderr.write(paint.dim(`-- ${m.run_id}: ${m.name} on ${m.platform}\n`));

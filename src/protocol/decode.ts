@@ -49,6 +49,14 @@ function obj(o: Obj, k: string): Obj {
   return v as Obj;
 }
 
+/** observe's `print`: the format the observer wants output_block frames in; any other value (a newer client's format) means per-line output, which every client reads. */
+function optPrint(o: Obj): 'text' | 'json' | undefined {
+  return o.print === 'text' || o.print === 'json' ? o.print : undefined;
+}
+
+/** The biggest output_block a client takes (a block is ~256 KiB of console; a single long line may make it bigger). */
+export const MAX_PRINTED_BLOCK = 256 << 20;
+
 /** Checks a job or platform name against NAME_RE; returns it. */
 export function checkName(what: string, v: string): string {
   if (!NAME_RE.test(v)) bad(`bad ${what} name ${JSON.stringify(v.slice(0, 120))}: use ${NAME_RULE}`);
@@ -197,6 +205,8 @@ export function decodeClientMessage(line: string): ClientMessage {
       const from = optInt(o, 'from');
       const m: ClientMessage = { type: 'observe', run_id: checkRunIdOrPrefix(str(o, 'run_id', 36)) };
       if (from !== undefined) m.from = from;
+      const print = optPrint(o);
+      if (print) m.print = print;
       return m;
     }
     case 'schedule_batch':
@@ -240,6 +250,8 @@ export function decodeClientMessage(line: string): ClientMessage {
       if (job !== undefined) m.job = checkName('job', job);
       const from = optInt(o, 'from');
       if (from !== undefined) m.from = from;
+      const print = optPrint(o);
+      if (print) m.print = print;
       return m;
     }
     case 'cancel':
@@ -326,6 +338,8 @@ export function decodeServerMessage(line: string): ServerMessage {
       return { type: 'cancel', run_id: checkRunId(str(o, 'run_id', 36)), reason: str(o, 'reason') };
     case 'output':
       return { type: 'output', run_id: str(o, 'run_id'), n: int(o, 'n'), t: int(o, 't'), line: str(o, 'line') };
+    case 'output_block':
+      return { type: 'output_block', run_id: str(o, 'run_id'), from: int(o, 'from'), lines: int(o, 'lines'), bytes: int(o, 'bytes', 0, MAX_PRINTED_BLOCK) };
     case 'run_end':
       return { type: 'run_end', run_id: str(o, 'run_id'), outcome: o.outcome === null ? null : decodeOutcome(obj(o, 'outcome')) };
     case 'resumed':

@@ -12,6 +12,9 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  *   client: hello{role:client}      server: welcome | failure, close
  *   client: <command>               server: success | failure | <command>_reply
  *   observe, observe_latest: server: observing{run_id}, output*{n,t,line}, run_end{outcome}
+ *     with print:"text"|"json" in the command, the lines may come as output_block{from,lines,bytes}
+ *     + `bytes` raw bytes instead: exactly what observe prints for those lines (text: the line and
+ *     a newline; json: {"n","t","line"} and a newline), each block encoded once for all observers.
  *   schedule_batch{count}: followed by `count` schedule lines; all or nothing
  *   fetch: server: fetch_reply{artifacts}, then artifact{path,size,mode} + raw bytes each, success
  *   compare: server: compare_reply{runs:[a,b]} (artifact lists with sha256; no bytes)
@@ -75,12 +78,13 @@ export type ClientMessage =
   | { type: 'execute'; name: string; platform?: string; verify?: number }
   /** limit: jobs listed per queue (absent: 100; 0: all); the count is always the whole queue's. */
   | { type: 'info'; limit?: number }
-  | { type: 'observe'; run_id: string; from?: number }
+  /** print: send the console as output_block frames of printed lines in this format (absent: an output message per line). */
+  | { type: 'observe'; run_id: string; from?: number; print?: 'text' | 'json' }
   | { type: 'schedule_batch'; count: number; replace?: boolean }
   | { type: 'orb_build'; name: string; opam_package: string; period: Period; cron?: string; tz?: string; platform?: string; timeout_s?: number; verify?: number }
   /** next: when the job is next due; may be left out with cron (the next match). */
   | { type: 'reschedule'; name: string; next?: string; period?: Period; cron?: string; tz?: string }
-  | { type: 'observe_latest'; platform?: string; job?: string; from?: number }
+  | { type: 'observe_latest'; platform?: string; job?: string; from?: number; print?: 'text' | 'json' }
   | { type: 'cancel'; run_id: string }
   | { type: 'pause'; platform: string }
   | { type: 'resume'; platform: string }
@@ -140,6 +144,8 @@ export type ServerMessage =
   | { type: 'cancel'; run_id: string; reason: string }
   | { type: 'heartbeat' }
   | { type: 'output'; run_id: string; n: number; t: number; line: string }
+  /** To an observer that asked for `print`: `bytes` raw bytes follow, lines from..from+lines-1 as observe prints them, one newline each. */
+  | { type: 'output_block'; run_id: string; from: number; lines: number; bytes: number }
   | { type: 'observing'; run_id: string; name: string; platform: string }
   | { type: 'run_end'; run_id: string; outcome: Outcome | null }
   | { type: 'results_reply'; results: ResultSummary[] }

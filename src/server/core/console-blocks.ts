@@ -1,10 +1,10 @@
 // Reads of a run's console shared by everyone following it: observers at the same place get the same block, encoded once.
 import { promises as fs } from 'node:fs';
-import { outputBlock } from './output-lines.js';
+import { outputBlock, printedBlock, type PrintFormat } from './output-lines.js';
 
 /** What a follower reads at once: fewer, bigger reads and writes for a follower that is behind. */
 export const BLOCK = 256 * 1024;
-/** Blocks kept per run for followers a little behind the others (each at most ~2.3 x BLOCK with its encoding). */
+/** Blocks kept per run for followers a little behind the others (each at most ~2.3 x BLOCK with its encodings in use). */
 const KEEP = 6;
 
 /**
@@ -15,6 +15,7 @@ const KEEP = 6;
  */
 export class ConsoleBlock {
   private encoded: Buffer | null = null;
+  private framed: Partial<Record<PrintFormat, Buffer | null>> = {};
 
   constructor(
     readonly runId: string,
@@ -38,6 +39,25 @@ export class ConsoleBlock {
     if (from > this.first) return outputBlock(this.runId, this.first, this.raw, this.count, from);
     this.encoded ??= outputBlock(this.runId, this.first, this.raw, this.count);
     return this.encoded;
+  }
+
+  /**
+   * The block, from line `from` on, as one `output_block` frame: its header
+   * line and the bytes `observe` prints for those lines (see printedBlock),
+   * encoded once per format for everyone at this block; null when the block
+   * cannot be sent so (a text line with a newline in it: send output()).
+   */
+  frame(format: PrintFormat, from = 0): Buffer | null {
+    if (from > this.first) return this.makeFrame(format, from);
+    if (this.framed[format] === undefined) this.framed[format] = this.makeFrame(format, this.first);
+    return this.framed[format];
+  }
+
+  private makeFrame(format: PrintFormat, from: number): Buffer | null {
+    const printed = printedBlock(format, this.first, this.raw, from);
+    if (!printed) return null;
+    const header = JSON.stringify({ type: 'output_block', run_id: this.runId, from: Math.max(from, this.first), lines: printed.lines, bytes: printed.bytes.length });
+    return Buffer.concat([Buffer.from(header + '\n'), printed.bytes]);
   }
 }
 

@@ -6,6 +6,16 @@ import type { ServerState } from './state.js';
 import { acquireConsoleBlocks, releaseConsoleBlocks, type ConsoleBlock } from './console-blocks.js';
 
 const CHUNK = 64 * 1024;
+/**
+ * How long a follower at the live end of a console lets new output gather
+ * before it reads it, when there is little: a chatty job's console grows by many small writes, and
+ * one block for all of them is one read, one encoding and one socket write
+ * per observer (and one wake-up of each observer's process) instead of one
+ * per write. Short next to what a person watching can notice.
+ */
+const GATHER_MS = 25;
+/** Less new output than this at the live end is left to gather (see GATHER_MS) before it is read. */
+const GATHER_BYTES = 64 * 1024;
 
 /**
  * Where a run's console is: the live run (still growing) or a stored
@@ -141,31 +151,42 @@ export async function followConsoleBlocks(
   let ended = !live;
   let outcome: Outcome | null = null;
   let wake: (() => void) | null = null;
+  let hurry: (() => void) | null = null;
   const poke = () => {
     const w = wake;
     wake = null;
     w?.();
   };
+  const stop = () => (poke(), hurry?.());
   const offOutput = live ? state.events.on('run_output', (e) => (e.runId === runId ? poke() : undefined)) : () => undefined;
   const offEnded = live
     ? state.events.on('run_ended', (e) => {
         if (e.runId !== runId) return;
         outcome = e.outcome;
         ended = true;
-        poke();
+        stop();
       })
     : () => undefined;
-  signal?.addEventListener('abort', poke);
+  signal?.addEventListener('abort', stop);
   const blocks = acquireConsoleBlocks(state, runId, where.path);
   try {
     // Where this follower is: a byte offset at a line boundary, and the number of the line there.
     let offset = 0;
     let line = 0;
+    let gathered = false;
     for (;;) {
       if (signal?.aborted) return { outcome: null };
       const endedBeforeRead = ended;
       // A live console tells how much is on disk: nothing new, no read (and a small block, a small read).
       const written = ended ? null : (live?.console?.written ?? null);
+      if (written !== null && written > offset && written - offset < GATHER_BYTES && !gathered) {
+        // Only the run's end (or the abort) cuts the gathering short, not more output.
+        gathered = true;
+        await new Promise<void>((r) => ((hurry = r), setTimeout(r, GATHER_MS).unref()));
+        hurry = null;
+        continue;
+      }
+      gathered = false;
       const block = written !== null && offset >= written ? null : await blocks.blockAt(offset, line, written === null ? undefined : written - offset);
       if (block) {
         offset = block.next;
@@ -186,6 +207,6 @@ export async function followConsoleBlocks(
     await releaseConsoleBlocks(state, blocks);
     offOutput();
     offEnded();
-    signal?.removeEventListener('abort', poke);
+    signal?.removeEventListener('abort', stop);
   }
 }

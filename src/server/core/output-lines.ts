@@ -79,3 +79,101 @@ function isStored(block: Uint8Array, start: number, end: number): boolean {
   for (let i = 0; i < 5; i++) if (block[start + i] !== STORED_HEAD[i]) return false;
   return true;
 }
+
+/** How an observer that asked for printed blocks gets them: `observe`'s plain lines, or its `--json` objects. */
+export type PrintFormat = 'text' | 'json';
+
+const LINE_HEAD = new Uint8Array(Buffer.from(',"line":"'));
+
+/**
+ * The lines of a block of whole stored console lines (first is line
+ * `first`) from line `from` on, exactly as `observe` prints them: each line's
+ * text and a newline ('text'), or `{"n","t","line"}` and a newline ('json').
+ * Lines in the shape ConsoleLog writes whose text has no quote or backslash
+ * are copied byte for byte (its UTF-8 bytes are what printing the string
+ * gives); others go through JSON. Null when a text line holds a newline
+ * itself, so that a printed block always has one newline per line (the
+ * caller then sends that block as `output` messages).
+ */
+export function printedBlock(format: PrintFormat, first: number, block: Buffer, from = 0): { bytes: Buffer; lines: number } | null {
+  const src = new Uint8Array(block.buffer, block.byteOffset, block.length);
+  const json = format === 'json';
+  // A text line is never longer than it is stored; a JSON one is its `{"n":N,` longer (~20 bytes a line).
+  let out: Uint8Array = bytes(json ? block.length + (block.length >> 1) + 64 : block.length + 64);
+  // The copy below leaves room for the `"}` and newline that end a line.
+  let cap = out.length - 4;
+  let at = 0;
+  let n = first;
+  let lines = 0;
+  for (let start = 0; start < src.length; ) {
+    if (src[start] === 10) {
+      start++;
+      continue;
+    }
+    if (n < from) {
+      start = nextLine(src, start);
+      n++;
+      continue;
+    }
+    // One pass for a line as ConsoleLog writes it: check its head, then copy its text up to the quote that ends it.
+    if (out.length - at < 128) (out = grown(out, at, 4096)), (cap = out.length - 4);
+    const mark = at;
+    let i = textStart(src, start);
+    let done = -1;
+    if (i >= 0) {
+      if (json) {
+        out.set(N_HEAD, at);
+        at = writeDecimal(out, at + N_HEAD.length, n);
+        out[at++] = 0x2c;
+        for (let k = start + 1; k < i; k++) out[at++] = src[k]!;
+      }
+      for (; i < src.length; i++) {
+        const b = src[i]!;
+        if (b === 0x22 || b === 0x5c || b === 10) break;
+        if (at >= cap) (out = grown(out, at, 4096)), (cap = out.length - 4);
+        out[at++] = b;
+      }
+      // The text ends at a quote followed by `}` and the line's end: copied whole.
+      if (src[i] === 0x22 && src[i + 1] === 0x7d && (i + 2 === src.length || src[i + 2] === 10)) done = i + 2;
+    }
+    if (done >= 0) {
+      if (json) (out[at++] = 0x22), (out[at++] = 0x7d);
+      out[at++] = 10;
+      start = done + 1;
+    } else {
+      // Escapes, or not in the shape ConsoleLog writes (a hand edit): go through JSON.
+      at = mark;
+      const end = nextLine(src, start) - 1;
+      const c = JSON.parse(block.toString('utf8', start, end)) as { t: unknown; line: unknown };
+      if (typeof c.line !== 'string' || typeof c.t !== 'number' || (!json && c.line.includes('\n'))) return null;
+      const piece = Buffer.from(json ? JSON.stringify({ n, t: c.t, line: c.line }) + '\n' : c.line + '\n');
+      if (at + piece.length + 64 > out.length) (out = grown(out, at, piece.length + 64)), (cap = out.length - 4);
+      out.set(piece, at);
+      at += piece.length;
+      start = end + 1;
+    }
+    lines++;
+    n++;
+  }
+  return { bytes: Buffer.from(out.buffer, out.byteOffset, at), lines };
+}
+
+const N_HEAD = new Uint8Array(Buffer.from('{"n":'));
+
+/** The offset just past the newline ending the line at `start` (or the block's end). */
+function nextLine(src: Uint8Array, start: number): number {
+  let i = start;
+  while (i < src.length && src[i] !== 10) i++;
+  return i + 1;
+}
+
+/** Where the text of the line at `start` begins when the line starts `{"t":<digits>,"line":"`; -1 otherwise. */
+function textStart(src: Uint8Array, start: number): number {
+  for (let k = 0; k < 5; k++) if (src[start + k] !== STORED_HEAD[k]) return -1;
+  let i = start + 5;
+  const digits = i;
+  while (i < src.length && src[i]! >= 0x30 && src[i]! <= 0x39) i++;
+  if (i === digits) return -1;
+  for (let k = 0; k < LINE_HEAD.length; k++) if (src[i + k] !== LINE_HEAD[k]) return -1;
+  return i + LINE_HEAD.length;
+}

@@ -1,6 +1,7 @@
 import type { Connection } from '../../protocol/connection.js';
 import type { ServerState } from '../core/state.js';
 import { followConsoleBlocks } from '../core/follow-console.js';
+import type { PrintFormat } from '../core/output-lines.js';
 import { log } from '../../shared/log.js';
 
 /** Whether a write drained within `ms`; rejects when it failed (the connection is gone). */
@@ -17,9 +18,11 @@ function sentWithin(sent: Promise<void>, ms: number): Promise<boolean> {
 /**
  * Streams a run's console to one observer, from line `from` on, then follows
  * it live until the run ends (see followConsole: read from the file, a slow
- * observer only slows itself). Returns false when no run has this id.
+ * observer only slows itself). `print`: the observer asked for printed
+ * blocks (`output_block` frames, see messages.ts) in this format instead of
+ * an `output` message per line. Returns false when no run has this id.
  */
-export async function observeRun(state: ServerState, conn: Connection, runId: string, from: number): Promise<boolean> {
+export async function observeRun(state: ServerState, conn: Connection, runId: string, from: number, print?: PrintFormat): Promise<boolean> {
   const live = state.runs.get(runId);
   const name = state.results.get(runId);
   if (!live && !name) return false;
@@ -37,7 +40,8 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
     async (block) => {
       // A block the observer leaves unread for --client-idle-timeout ends its stream: meanwhile it holds only the block it
       // was given (shared with the other observers) and reads nothing more.
-      if (!(await sentWithin(conn.sendBytes(block.output(from)), idleMs))) {
+      const bytes = (print && block.frame(print, from)) || block.output(from);
+      if (!(await sentWithin(conn.sendBytes(bytes), idleMs))) {
         stalledAt = Math.max(block.first, from);
         abort.abort();
       }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeServerMessage } from '../../../src/protocol/decode.js';
-import { outputBlock } from '../../../src/server/core/output-lines.js';
+import { outputBlock, printedBlock } from '../../../src/server/core/output-lines.js';
 
 const RUN = '0b7c2a4e-1111-2222-3333-444455556666';
 
@@ -31,4 +31,38 @@ test('spliced output lines carry their numbers across a digit rollover, and long
     const msgs = outputBlock(RUN, first, block, 4).toString('utf8').trim().split('\n').map((l) => decodeServerMessage(l));
     assert.deepEqual(msgs, lines.map((c, i) => ({ type: 'output', run_id: RUN, n: first + i, t: c.t, line: c.line })));
   }
+});
+
+test('printed blocks hold what observe prints from output messages, as text and as JSON, for every kind of line text', () => {
+  const lines = [
+    { t: 1, line: 'plain' },
+    { t: 22, line: 'quotes " and \\ backslash, tab \t, unicode é ✓ 😀, a lone \ud800' },
+    { t: 333, line: '' },
+    { t: 4444, line: '{"t":5,"line":"looks stored"}' },
+  ];
+  const stored = lines.map((c) => JSON.stringify(c));
+  stored.push('{"line":"by hand","t":7}', '');
+  const block = Buffer.from(stored.join('\n') + '\n');
+  const all = [...lines, { t: 7, line: 'by hand' }].map((c, i) => ({ n: 10 + i, ...c }));
+  for (const from of [0, 12]) {
+    const want = all.filter((c) => c.n >= from);
+    const text = printedBlock('text', 10, block, from)!;
+    assert.equal(text.lines, want.length);
+    assert.ok(text.bytes.equals(Buffer.from(want.map((c) => c.line + '\n').join(''))), `text from ${from}`);
+    const json = printedBlock('json', 10, block, from)!;
+    assert.equal(json.lines, want.length);
+    assert.equal(json.bytes.toString('utf8'), want.map((c) => JSON.stringify({ n: c.n, t: c.t, line: c.line }) + '\n').join(''), `json from ${from}`);
+  }
+  // A line holding a newline would print as two: that block goes as output messages instead.
+  assert.equal(printedBlock('text', 0, Buffer.from(JSON.stringify({ t: 1, line: 'two\nlines' }) + '\n')), null);
+  assert.equal(printedBlock('json', 0, Buffer.from(JSON.stringify({ t: 1, line: 'two\nlines' }) + '\n'))!.lines, 1);
+});
+
+test('printed blocks grow past their first guess: many empty lines as JSON, one line longer than the block as text', () => {
+  const empty = Array.from({ length: 5000 }, (_, i) => ({ t: i, line: '' }));
+  const json = printedBlock('json', 1_000_000, Buffer.from(empty.map((c) => JSON.stringify(c) + '\n').join('')))!;
+  assert.equal(json.bytes.toString('utf8'), empty.map((c, i) => JSON.stringify({ n: 1_000_000 + i, t: c.t, line: '' }) + '\n').join(''));
+  const long = [{ t: 1, line: 'z'.repeat(100_000) }, { t: 2, line: 'after' }];
+  const text = printedBlock('text', 0, Buffer.from(long.map((c) => JSON.stringify(c) + '\n').join('')))!;
+  assert.equal(text.bytes.toString('utf8'), long.map((c) => c.line + '\n').join(''));
 });

@@ -16,5 +16,5 @@ export async function handleObserveLatest(state: ServerState, conn: Connection, 
     runId = ix.latestStarted((e) => state.results.has(e.run_id) && fits(e))?.run_id;
   }
   const what = [m.job ? `job ${m.job}` : '', m.platform ? `platform ${m.platform}` : ''].filter(Boolean).join(' on ') || 'any job';
-  if (!runId || !(await observeRun(state, conn, runId, m.from ?? 0))) throw new BuilderError('unknown_run', `no run of ${what} is running or stored`);
+  if (!runId || !(await observeRun(state, conn, runId, m.from ?? 0, m.print))) throw new BuilderError('unknown_run', `no run of ${what} is running or stored`);
 }

@@ -8,6 +8,6 @@ import { resolveRunId } from './resolve-run-id.js';
 /** `observe`: replays a run's console from line `from`, follows it live, ends with run_end. */
 export async function handleObserve(state: ServerState, conn: Connection, m: Extract<ClientMessage, { type: 'observe' }>): Promise<void> {
   const runId = resolveRunId(state, m.run_id);
-  const found = await observeRun(state, conn, runId, m.from ?? 0);
+  const found = await observeRun(state, conn, runId, m.from ?? 0, m.print);
   if (!found) throw new BuilderError('unknown_run', `no run with id ${runId} is running or stored (see: builder-client info)`);
 }
