@@ -161,11 +161,13 @@ test('supervise passes SIGTERM on to the program and exits', async () => {
   writeFileSync(prog, `#!/bin/sh\necho $$ > "${pidFile}"\nexec sleep 60\n`, { mode: 0o755 });
   const child = spawn('sh', [join(repoRoot, 'freebsd/supervise'), prog], { stdio: 'ignore' });
   const deadline = Date.now() + 10_000;
-  while (!existsSync(pidFile)) {
+  // why the number: the file exists (empty) before the pid is in it, and kill(0) would signal this test's own group.
+  const pidIn = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0);
+  while (!(pidIn() > 0)) {
     assert.ok(Date.now() < deadline, 'the program never started');
     await new Promise((r) => setTimeout(r, 50));
   }
-  const pid = Number(readFileSync(pidFile, 'utf8'));
+  const pid = pidIn();
   const code = await new Promise<number | null>((resolve) => {
     child.once('exit', (c) => resolve(c));
     child.kill('SIGTERM');
