@@ -27,8 +27,8 @@ export interface WorkerOptions {
  *   1. connect and send a hello with what this host is;
  *   2. ask for a job and wait (heartbeats both ways meanwhile);
  *   3. run it, streaming every output line numbered; a `cancel` kills its process group;
- *      in loop mode with a received_acks server, the next job is asked for as soon as it
- *      begins, and held ahead unbegun (a `take_back` drops it, a drain hands it back);
+ *      in loop mode with a pipelining server, the next job is asked for as soon as its
+ *      process has exited, and held ahead unbegun (a `take_back` drops it, a drain hands it back);
  *   4. send its artifacts (after an exit only), then job_finished; keep the run
  *      until job_stored (its result is durable on the server), then remove the
  *      work dir. Meanwhile, once job_received says the server read the report,
@@ -261,16 +261,13 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
    */
   const finish = async (a: Attempt, from: number, askAhead = true) => {
     await Promise.race([a.attach(conn, from), lost]);
-    // A server that takes jobs back (received_acks) is asked for the next one as soon as this one runs:
-    // its claim overlaps the whole run; one that does not, once the process has exited (below).
-    // (Never while a job is held ahead: the server holds one ahead at most and ignores the request.)
-    if (askAhead && welcome.pipeline && welcome.received_acks && takesAnother(opts) && !asked && !ahead) {
-      asked = true;
-      conn.send({ type: 'job_requested' }).catch(() => undefined);
-    }
     // The process has exited: its sandbox is settled and its files listed while the next claim is made.
+    // why not as soon as the job begins: a job claimed at the start of an hour-long build would sit in
+    // running/ for that hour, behind it, out of reach of `execute` (first in the queue), `schedule
+    // --replace` (a queued copy takes the new script) and the other workers (unless one idles: take_back).
     await Promise.race([a.exited, lost]);
-    if (askAhead && welcome.pipeline && !welcome.received_acks && takesAnother(opts) && !asked) {
+    // (Never while a job is held ahead: the server holds one ahead at most and ignores the request.)
+    if (askAhead && welcome.pipeline && takesAnother(opts) && !asked && !ahead) {
       asked = true;
       // Not awaited: it queues before the report's lines; a lost connection fails the report below.
       conn.send({ type: 'job_requested' }).catch(() => undefined);

@@ -168,17 +168,80 @@ test('SIGHUP while one run awaits its job_stored and the next runs: the worker f
   assertOnceEach(dir, out);
 });
 
-test('a job held ahead behind a long one is taken back for a worker that comes idle: it runs there at once, started once, no retry spent', async () => {
+/**
+ * A loopback proxy to `port` for one worker: once armed, the worker's lines
+ * after its next job_requested (its report) are held, heartbeats excepted,
+ * until `release`: the job the server sends ahead for that request stays
+ * held ahead, unbegun, as long as the test needs.
+ */
+class ReportStall {
+  private armed = false;
+  private held: string[] | null = null;
+  private rest = '';
+  private up: net.Socket | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  readonly server: net.Server;
+
+  constructor(port: number) {
+    this.server = net.createServer((inbound) => {
+      const outbound = net.connect(port, '127.0.0.1');
+      this.up = outbound;
+      const end = () => (inbound.destroy(), outbound.destroy());
+      for (const sock of [inbound, outbound]) this.sockets.add(sock.on('error', end).on('close', end));
+      outbound.pipe(inbound);
+      inbound.on('data', (d: Buffer) => {
+        if (!this.armed) return void outbound.write(d);
+        const lines = (this.rest + d.toString('utf8')).split('\n');
+        this.rest = lines.pop()!;
+        for (const line of lines) {
+          if (this.held && !/"type":"heartbeat"/.test(line)) this.held.push(line);
+          else outbound.write(line + '\n');
+          if (!this.held && /"type":"job_requested"/.test(line)) this.held = [];
+        }
+      });
+    });
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  }
+
+  arm(): void {
+    this.armed = true;
+  }
+
+  release(): void {
+    this.armed = false;
+    for (const line of this.held ?? []) this.up?.write(line + '\n');
+    this.up?.write(this.rest);
+    this.held = null;
+    this.rest = '';
+  }
+
+  close(): void {
+    for (const sock of this.sockets) sock.destroy();
+    this.server.close();
+  }
+}
+
+test('a job held ahead while its worker reports is taken back for a worker that comes idle: it runs there at once, started once, no retry spent', async () => {
   const dir = tempDir();
   const out = tempDir('builder-job-out-');
   const server = await startServer(dir, FLAGS);
+  const proxy = new ReportStall(server.port);
+  after(() => proxy.close());
+  const remote = await proxy.listen();
   await scheduleJob(server, 'long', 'tb-1', `#!/bin/sh\necho "long $$" >> ${out}/starts\nwhile [ ! -e ${out}/go ]; do sleep 0.05; done\n`);
   await scheduleJob(server, 'next', 'tb-1', `#!/bin/sh\necho "next $$" >> ${out}/starts\necho done\n`);
   await clientJson(server.remote, ['execute', 'next']);
   await clientJson(server.remote, ['execute', 'long']);
-  const busy = startWorker(server.remote, 'tb-1', ['--loop']);
-  // It asks for its next job as soon as `long` begins: `next` waits on it, unbegun.
-  await waitFor('next to be sent ahead behind long', () => /next on tb-1 sent ahead to worker/.test(server.err()));
+  const busy = startWorker(remote, 'tb-1', ['--loop']);
+  await waitFor('long to begin', () => fileLines(join(out, 'starts')).some((l) => l.startsWith('long ')));
+  // long ends; its worker asks for the next job (sent ahead) and reports, and the report is held in the proxy.
+  proxy.arm();
+  writeFileSync(join(out, 'go'), '');
+  await waitFor('next to be sent ahead while long is reported', () => /next on tb-1 sent ahead to worker/.test(server.err()));
   const idle = startWorker(server.remote, 'tb-1', ['--loop']);
   await waitFor('next to be stored', () => storedResults(dir, 'next').length === 1);
   assert.match(server.err(), /next taken back from worker \w+ \(held ahead\) for an idle worker/);
@@ -186,10 +249,11 @@ test('a job held ahead behind a long one is taken back for a worker that comes i
   assert.deepEqual(next!.result.outcome, { kind: 'exited', code: 0 });
   assert.equal(next!.result.retries, 0, 'taking back cost no retry');
   const running = (await clientJson(server.remote, ['info'])).running as { name: string; worker: string }[];
-  assert.deepEqual(running.map((r) => r.name), ['long'], 'long still runs on the first worker');
+  assert.deepEqual(running.map((r) => r.name), ['long'], 'long is still being reported by the first worker');
   assert.notEqual(next!.result.worker.id, running[0]!.worker.split(' ')[0], 'next ran on the other worker');
-  writeFileSync(join(out, 'go'), '');
+  proxy.release();
   await waitFor('long to be stored', () => storedResults(dir, 'long').length === 1);
+  assert.deepEqual(storedResults(dir, 'long')[0]!.result.outcome, { kind: 'exited', code: 0 });
   assert.deepEqual(fileLines(join(out, 'starts')).map((l) => l.split(' ')[0]), ['long', 'next'], 'each started once');
   assert.equal(busy.child.exitCode, null);
   assert.equal(idle.child.exitCode, null);
