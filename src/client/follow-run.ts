@@ -122,6 +122,11 @@ export async function followRun(conn: Connection, json: boolean, watch: Watch = 
     if (pending.length > 0) process.stdout.write(pending.join(''));
     pending = [];
   };
+  // A server that sends heartbeats (it says so in `observing`) and is silent for 3 of them froze: the
+  // connection is dropped, as if lost (the caller reconnects within --reconnect-for). Not while we hold
+  // its data back (a slow stdout): idleMs is 0 then.
+  let watchdog: NodeJS.Timeout | null = null;
+  let silentFor = 0;
   try {
     for (;;) {
       const m = await reply(conn);
@@ -147,6 +152,13 @@ export async function followRun(conn: Connection, json: boolean, watch: Watch = 
         onAnswer();
         if (!json && watch.runId === null) process.stderr.write(paint.dim(`-- ${m.run_id}: ${m.name} on ${m.platform}\n`));
         watch.runId = m.run_id;
+        const hb = m.heartbeat_ms;
+        if (hb !== undefined && watchdog === null)
+          watchdog = setInterval(() => {
+            if (conn.idleMs() <= 3 * hb) return;
+            silentFor = conn.idleMs();
+            conn.destroy();
+          }, hb);
       } else if (m.type === 'run_end') {
         watch.runId ??= m.run_id;
         // Without an outcome the caller decides: the run may go on after the server's restart.
@@ -156,7 +168,11 @@ export async function followRun(conn: Connection, json: boolean, watch: Watch = 
         return { ended: true, outcome: m.outcome };
       }
     }
+  } catch (e) {
+    if (silentFor > 0) throw new BuilderError('timeout', `${conn.peer} sent nothing for ${(silentFor / 1000).toFixed(1)} s (3 heartbeats): the server froze or the network is down`);
+    throw e;
   } finally {
+    if (watchdog) clearInterval(watchdog);
     flush();
     conn.destroy();
   }

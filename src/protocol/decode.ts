@@ -369,8 +369,10 @@ export function decodeServerMessage(line: string): ServerMessage {
         },
       };
     }
-    case 'observing':
-      return { type: 'observing', run_id: str(o, 'run_id'), name: str(o, 'name'), platform: str(o, 'platform') };
+    case 'observing': {
+      const heartbeat = optInt(o, 'heartbeat_ms', 1);
+      return { type: 'observing', run_id: str(o, 'run_id'), name: str(o, 'name'), platform: str(o, 'platform'), ...(heartbeat === undefined ? {} : { heartbeat_ms: heartbeat }) };
+    }
     case 'results_reply':
       return { type: 'results_reply', results: (Array.isArray(o.results) ? o.results : bad('results_reply: results must be a list')) as never };
     case 'fetch_reply':

@@ -14,7 +14,9 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
  *   observe, observe_latest: server: observing{run_id}, output*{n,t,line}, run_end{outcome}
  *     with print:"text"|"json" in the command, the lines may come as output_block{from,lines,bytes}
  *     + `bytes` raw bytes instead: exactly what observe prints for those lines (text: the line and
- *     a newline; json: {"n","t","line"} and a newline), each block encoded once for all observers.
+ *     a newline; json: {"n","t","line"} and a newline), each block encoded once for all observers;
+ *     and `observing` then carries heartbeat_ms: a heartbeat comes after that long without a
+ *     block, so an observer can tell a quiet run from a server that froze (3 silent periods).
  *   schedule_batch{count}: followed by `count` schedule lines; all or nothing
  *   fetch: server: fetch_reply{artifacts}, then artifact{path,size,mode} + raw bytes each, success
  *   compare: server: compare_reply{runs:[a,b]} (artifact lists with sha256; no bytes)
@@ -146,7 +148,7 @@ export type ServerMessage =
   | { type: 'output'; run_id: string; n: number; t: number; line: string }
   /** To an observer that asked for `print`: `bytes` raw bytes follow, lines from..from+lines-1 as observe prints them, one newline each. */
   | { type: 'output_block'; run_id: string; from: number; lines: number; bytes: number }
-  | { type: 'observing'; run_id: string; name: string; platform: string }
+  | { type: 'observing'; run_id: string; name: string; platform: string; heartbeat_ms?: number }
   | { type: 'run_end'; run_id: string; outcome: Outcome | null }
   | { type: 'results_reply'; results: ResultSummary[] }
   | { type: 'fetch_reply'; run_id: string; artifacts: ArtifactInfo[] }

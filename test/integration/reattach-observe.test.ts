@@ -76,3 +76,43 @@ test('observe --reconnect-for 0 keeps the old behaviour: a server restart ends t
   assert.match(observer.err(), /ended without an outcome/);
   assert.doesNotMatch(observer.err(), /reconnecting/);
 });
+
+test('an observer of a quiet run is kept alive by the server\'s heartbeats: no reconnect while the job prints nothing for 4 heartbeats', async () => {
+  const dir = tempDir();
+  const server = await startServer(dir, ['--heartbeat', '1']);
+  // Silent for 4.5 s, longer than the 3 heartbeats after which an observer gives a silent server up.
+  await scheduleJob(server, 'quiet', 'obs-6', '#!/bin/sh\necho before\nsleep 4.5\necho after\n');
+  await clientJson(server.remote, ['execute', 'quiet']);
+  startWorker(server.remote, 'obs-6', ['--once']);
+  const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+  const observer = spawnProgram('builder-client', ['--remote', server.remote, 'observe', run.run_id]);
+  const { code } = await observer.exited;
+  assert.equal(code, 0, observer.err());
+  assert.deepEqual(printed(observer.out()), ['before', 'after']);
+  assert.doesNotMatch(observer.err(), /reconnecting|sent nothing/, 'the heartbeats kept the connection');
+});
+
+test('an observer of a frozen server (SIGSTOP) notices the missing heartbeats, and gives up after --reconnect-for with exit 123 and the line to resume from', async () => {
+  const dir = tempDir();
+  const out = tempDir('builder-job-out-');
+  const server = await startServer(dir, ['--heartbeat', '1', '--reattach-grace', '20']);
+  await scheduleJob(server, 'frozen', 'obs-7', jobScript(out));
+  await clientJson(server.remote, ['execute', 'frozen']);
+  startWorker(server.remote, 'obs-7', ['--once']);
+  const run = await waitFor('the job to run', async () => (await clientJson(server.remote, ['info'])).running[0]);
+  const observer = spawnProgram('builder-client', ['--remote', server.remote, '--reply-timeout', '1', '--json', 'observe', run.run_id, '--reconnect-for', '2']);
+  await waitFor('the observer to print 2 lines', () => printed(observer.out()).length >= 2);
+  // Frozen, not gone: the kernel still accepts connections and keeps the socket open; nothing answers.
+  server.child.kill('SIGSTOP');
+  try {
+    const { code } = await observer.exited;
+    assert.equal(code, 123, observer.err());
+  } finally {
+    server.child.kill('SIGCONT');
+  }
+  assert.match(observer.err(), /sent nothing for [\d.]+ s \(3 heartbeats\): the server froze or the network is down; reconnecting/);
+  const lines = printed(observer.out()).map((l) => JSON.parse(l) as { n: number });
+  const next = lines.at(-1)!.n + 1;
+  assert.deepEqual(lines.map((l) => l.n), Array.from({ length: next }, (_, i) => i), 'the lines it printed, each once');
+  assert.match(printed(observer.err()).at(-1)!, new RegExp(`within 2 s \\(--reconnect-for\\): resume with: builder-client observe ${run.run_id} --from ${next}$`));
+});

@@ -27,27 +27,51 @@ export async function observeRun(state: ServerState, conn: Connection, runId: st
   const name = state.results.get(runId);
   if (!live && !name) return false;
   const job = live ? live.record.job : (await state.spool.readResult(name!, runId))?.job;
-  await conn.send({ type: 'observing', run_id: runId, name: job?.name ?? name ?? '', platform: job?.platform ?? '' });
+  // A client that asks for printed blocks (this version) also takes heartbeats: see `beat` below.
+  const hb = state.config.heartbeatMs;
+  await conn.send({ type: 'observing', run_id: runId, name: job?.name ?? name ?? '', platform: job?.platform ?? '', ...(print ? { heartbeat_ms: hb } : {}) });
   // If the run ended while the line above was sent, followConsole finds it among the results.
   // One write per console chunk: the observer's socket paces how fast the file is read.
   const idleMs = state.config.limits.clientIdleMs;
   let stalledAt: number | null = null;
   const abort = new AbortController();
-  const end = await followConsoleBlocks(
-    state,
-    runId,
-    from,
-    async (block) => {
-      // A block the observer leaves unread for --client-idle-timeout ends its stream: meanwhile it holds only the block it
-      // was given (shared with the other observers) and reads nothing more.
-      const bytes = (print && block.frame(print, from)) || block.output(from);
-      if (!(await sentWithin(conn.sendBytes(bytes), idleMs))) {
-        stalledAt = Math.max(block.first, from);
-        abort.abort();
-      }
-    },
-    abort.signal,
-  );
+  // A quiet run (a long compile) sends nothing for minutes: a heartbeat after each silent period tells the
+  // observer the server is alive, so that it can give up on one that froze. None while a block is on its way.
+  let sending = false;
+  let lastSent = Date.now();
+  const beat = print
+    ? setInterval(() => {
+        if (sending || Date.now() - lastSent < hb) return;
+        lastSent = Date.now();
+        conn.send({ type: 'heartbeat' }).catch(() => undefined);
+      }, hb)
+    : null;
+  let end;
+  try {
+    end = await followConsoleBlocks(
+      state,
+      runId,
+      from,
+      async (block) => {
+        // A block the observer leaves unread for --client-idle-timeout ends its stream: meanwhile it holds only the block it
+        // was given (shared with the other observers) and reads nothing more.
+        const bytes = (print && block.frame(print, from)) || block.output(from);
+        sending = true;
+        try {
+          if (!(await sentWithin(conn.sendBytes(bytes), idleMs))) {
+            stalledAt = Math.max(block.first, from);
+            abort.abort();
+          }
+        } finally {
+          sending = false;
+          lastSent = Date.now();
+        }
+      },
+      abort.signal,
+    );
+  } finally {
+    if (beat) clearInterval(beat);
+  }
   if (stalledAt !== null) {
     const message = `observer too slow: it left the console of run ${runId} unread for ${idleMs / 1000} s (--client-idle-timeout); resume with --from ${stalledAt}`;
     log('warn', `${conn.peer}: ${message}`, runId);
