@@ -154,11 +154,14 @@ export async function followRun(conn: Connection, json: boolean, watch: Watch = 
         watch.runId = m.run_id;
         const hb = m.heartbeat_ms;
         if (hb !== undefined && watchdog === null)
-          watchdog = setInterval(() => {
-            if (conn.idleMs() <= 3 * hb) return;
-            silentFor = conn.idleMs();
-            conn.destroy();
-          }, hb);
+          watchdog = setInterval(
+            () =>
+              conn.checkSilence(3 * hb, () => {
+                silentFor = conn.idleMs();
+                conn.destroy();
+              }),
+            hb,
+          );
       } else if (m.type === 'run_end') {
         watch.runId ??= m.run_id;
         // Without an outcome the caller decides: the run may go on after the server's restart.

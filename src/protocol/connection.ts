@@ -70,6 +70,19 @@ export class Connection {
     return this.paused ? 0 : Date.now() - this.lastSeen;
   }
 
+  /**
+   * Whether the peer has sent nothing for `ms` (a missed heartbeat check);
+   * then `onSilent` runs if it is still so once the input that waited in the
+   * socket was read. why: after this process was frozen (SIGSTOP, a
+   * suspended VM) timers may run before that input, and the peer must not
+   * count as gone for our own pause.
+   */
+  checkSilence(ms: number, onSilent: () => void): boolean {
+    if (this.idleMs() <= ms) return false;
+    setImmediate(() => this.idleMs() > ms && onSilent());
+    return true;
+  }
+
   /** Whether the connection is closed or closing. */
   get isClosed(): boolean {
     return this.endReason !== null || this.socket.destroyed;

@@ -165,14 +165,14 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   const jobCame = () => new Promise<void>((r) => (onJob = r)).finally(() => (onJob = null));
   /** Whether this connection begins another job: the first one, then as takesAnother says. */
   const mayBegin = () => !ran || takesAnother(opts);
+  /** Hands a job sent ahead back unbegun (a draining worker, received_acks): the server requeues it, nobody waits out a grace. */
+  const giveBack = (runId: string) => conn.send({ type: 'give_back', run_id: runId }).catch(() => undefined);
   let failure = null as Error | null;
   let lostWith!: (e: Error) => void;
   const lost = new Promise<never>((_, reject) => (lostWith = reject));
   lost.catch(() => undefined);
   const beat = setInterval(() => {
-    // As the server does: pending input is read (setImmediate runs after I/O) before the server counts as gone.
-    if (conn.idleMs() > 3 * hb) setImmediate(() => conn.idleMs() > 3 * hb && conn.destroy());
-    else conn.send({ type: 'heartbeat' }).catch(() => undefined);
+    if (!conn.checkSilence(3 * hb, () => conn.destroy())) conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   const onStop = () => {
     carry.attempt?.abort.abort(new Error('the worker was stopped'));
@@ -182,9 +182,9 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   // Drained while idle (waiting for a job): hang up now, but half-close first and keep reading until the
   // server closes too (at most 2 s): a job it sent meanwhile is read, run, resumed and reported, not lost.
   const onDrain = () => {
-    // A job held ahead (asked for when the current one began) is handed back unbegun: the drain waits for one job only.
+    // A job held ahead (asked for when the current one's process exited) is handed back: the drain waits for one job only.
     if (ahead && welcome.received_acks) {
-      conn.send({ type: 'give_back', run_id: ahead.run_id }).catch(() => undefined);
+      void giveBack(ahead.run_id);
       ahead = null;
     }
     if (carry.attempt || carry.reported) return;
@@ -199,12 +199,11 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
         const m = decodeServerMessage(await conn.readLine());
         if (m.type === 'job') {
           asked = false;
-          // Sent ahead while the current job is reported: held, and begun right after it (see nextJob);
-          // one that comes once draining or stopping is held and never begun (the server takes it back).
-          if (carry.attempt && (opts.drain?.aborted || opts.stop?.aborted) && welcome.received_acks) {
-            // Draining behind a running job: handed back unbegun, the server requeues it (nobody waits out a grace).
-            conn.send({ type: 'give_back', run_id: m.run_id }).catch(() => undefined);
-          } else if (carry.attempt || !mayBegin()) ahead = m;
+          // Sent ahead while the current job is reported: held, and begun right after it (see nextJob).
+          // One that comes once draining or stopping is handed back (received_acks), else held and never
+          // begun (the server takes it back when the connection ends).
+          if (carry.attempt && (opts.drain?.aborted || opts.stop?.aborted) && welcome.received_acks) void giveBack(m.run_id);
+          else if (carry.attempt || !mayBegin()) ahead = m;
           // Started at once: a cancel right behind the job (while it is being set up) must find it.
           else carry.attempt = new Attempt(m.run_id, m.job, m.attempt, opts);
           waiter?.(m);
@@ -343,8 +342,9 @@ async function serveOnce(opts: WorkerOptions, carry: Carry): Promise<boolean> {
   try {
     if (carry.reported) await resumeHeld(carry.reported, 'reported');
     if (carry.attempt) await resumeHeld(carry.attempt, 'attempt');
-    // Draining: no job is asked for, but one the server sent already (ahead of the last one, or an answer
-    // crossing the hang-up) is run and reported: dropped, it would wait out the grace and cost a retry.
+    // Draining: no job is asked for, but one the server sent already is run and reported (an answer crossing
+    // the hang-up, or one held ahead by an older server that takes no give_back): dropped, it would wait
+    // out the grace and cost a retry.
     for (;;) {
       // Nothing to run yet: the reported run's job_stored is waited for first (so that an idle worker carries
       // nothing when it asks again or drains), unless a job comes meanwhile: the reader began it, it is run.

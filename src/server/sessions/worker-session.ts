@@ -45,18 +45,11 @@ export async function runWorkerSession(state: ServerState, conn: Connection, fac
   const hb = state.config.heartbeatMs;
   let lost = 'connection closed';
   const beat = setInterval(() => {
-    if (conn.idleMs() > 3 * hb) {
-      // why setImmediate: after this process was frozen (SIGSTOP, a suspended VM) timers may run
-      // before the input that waited in the socket; the worker counts as lost only if still silent
-      // once that pending input was read.
-      setImmediate(() => {
-        if (conn.idleMs() <= 3 * hb) return;
-        lost = `no heartbeat for ${Math.round(conn.idleMs() / 1000)} s`;
-        conn.destroy();
-      });
-      return;
-    }
-    conn.send({ type: 'heartbeat' }).catch(() => undefined);
+    const silent = conn.checkSilence(3 * hb, () => {
+      lost = `no heartbeat for ${Math.round(conn.idleMs() / 1000)} s`;
+      conn.destroy();
+    });
+    if (!silent) conn.send({ type: 'heartbeat' }).catch(() => undefined);
   }, hb);
   try {
     await conn.send({ type: 'welcome', version: PROTOCOL_VERSION, server: `builder-server ${VERSION}`, heartbeat_ms: hb, pipeline: true, ...(storedAcks ? { stored_acks: true } : {}), ...(receivedAcks ? { received_acks: true } : {}) });
