@@ -1,66 +1,16 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { alive, clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor } from './harness.js';
 import { fileLines, progress, tickingJob } from './job-trace.js';
+import { LoopbackProxy } from './loopback-proxy.js';
 
 // Issue 14: a worker's connection dropping while the server stays up. The
 // worker talks to the server through a TCP proxy on loopback that the test
 // cuts (every connection destroyed) and can hold down (new connections
 // refused), as a network outage would; clients talk to the server directly.
 
-/** A loopback TCP proxy to `port` whose connections can be cut and which can refuse new ones. */
-class CutProxy {
-  private readonly pairs = new Set<[net.Socket, net.Socket]>();
-  private down = false;
-  readonly server: net.Server;
-  connections = 0;
-
-  constructor(port: number) {
-    this.server = net.createServer((inbound) => {
-      if (this.down) return void inbound.destroy();
-      this.connections++;
-      const outbound = net.connect(port, '127.0.0.1');
-      const pair: [net.Socket, net.Socket] = [inbound, outbound];
-      this.pairs.add(pair);
-      const end = () => {
-        inbound.destroy();
-        outbound.destroy();
-        this.pairs.delete(pair);
-      };
-      for (const s of pair) s.on('error', end).on('close', end);
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-    });
-  }
-
-  async listen(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
-  }
-
-  /** Destroys every connection; with `hold`, refuses new ones until `restore`. */
-  cut(hold = false): void {
-    this.down = hold;
-    for (const [a, b] of this.pairs) {
-      a.destroy();
-      b.destroy();
-    }
-    this.pairs.clear();
-  }
-
-  restore(): void {
-    this.down = false;
-  }
-
-  close(): void {
-    this.cut(true);
-    this.server.close();
-  }
-}
-
-const proxies: CutProxy[] = [];
+const proxies: LoopbackProxy[] = [];
 after(() => proxies.forEach((p) => p.close()));
 
 
@@ -69,8 +19,8 @@ function jobScript(out: string, n: number, pause: string): string {
   return tickingJob(out, { lines: n, pause, start: 'start' });
 }
 
-async function proxied(port: number): Promise<{ proxy: CutProxy; remote: string }> {
-  const proxy = new CutProxy(port);
+async function proxied(port: number): Promise<{ proxy: LoopbackProxy; remote: string }> {
+  const proxy = new LoopbackProxy(port);
   proxies.push(proxy);
   return { proxy, remote: await proxy.listen() };
 }

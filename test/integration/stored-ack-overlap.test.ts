@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { clientJson, scheduleJob, startServer, startWorker, storedConsole, storedResults, tempDir, waitFor, type TestServer } from './harness.js';
 import { fileLines } from './job-trace.js';
+import { LoopbackProxy } from './loopback-proxy.js';
 
 // job_received (issue 15): a looping worker begins the job sent ahead as soon
 // as the server has read the last one's report, and keeps the reported run
@@ -15,69 +15,45 @@ import { fileLines } from './job-trace.js';
 
 /** A loopback proxy to `port` that can withhold the server's job_stored lines (released by `release`) and cut every connection. */
 class AckProxy {
-  private readonly pairs = new Set<[net.Socket, net.Socket]>();
-  private held: { to: net.Socket; line: string }[] = [];
+  private held: (() => void)[] = [];
   holding = true;
-  connections = 0;
-  readonly server: net.Server;
+  readonly net: LoopbackProxy;
 
-  constructor(private port: number) {
-    this.server = net.createServer((inbound) => {
-      this.connections++;
-      const outbound = net.connect(this.port, '127.0.0.1');
-      const pair: [net.Socket, net.Socket] = [inbound, outbound];
-      this.pairs.add(pair);
-      const end = () => {
-        inbound.destroy();
-        outbound.destroy();
-        this.pairs.delete(pair);
-      };
-      for (const s of pair) s.on('error', end).on('close', end);
-      inbound.pipe(outbound);
-      // The server sends workers JSON lines only: split and filter them.
-      let rest = '';
-      outbound.on('data', (d: Buffer) => {
-        const lines = (rest + d.toString('utf8')).split('\n');
-        rest = lines.pop()!;
-        for (const line of lines) {
-          if (this.holding && /"type":"job_stored"/.test(line)) this.held.push({ to: inbound, line });
-          else inbound.write(line + '\n');
-        }
-      });
+  constructor(port: number) {
+    this.net = new LoopbackProxy(port, {
+      fromServer: (line, send) => (this.holding && /"type":"job_stored"/.test(line) ? this.held.push(() => send(line)) : send(line)),
     });
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  get connections(): number {
+    return this.net.connections;
+  }
+
+  listen(): Promise<string> {
+    return this.net.listen();
   }
 
   /** The next connections go to `port` (a restarted server). */
   retarget(port: number): void {
-    this.port = port;
+    this.net.retarget(port);
   }
 
   /** Stops withholding and sends what was withheld. */
   release(): void {
     this.holding = false;
-    for (const h of this.held) if (!h.to.destroyed) h.to.write(h.line + '\n');
-    this.held = [];
+    for (const send of this.held.splice(0)) send();
   }
 
   /** Destroys every connection (withheld lines die with them); new connections pass everything. */
   cut(): void {
     this.holding = false;
     this.held = [];
-    for (const [a, b] of this.pairs) {
-      a.destroy();
-      b.destroy();
-    }
-    this.pairs.clear();
+    this.net.cut();
   }
 
   close(): void {
     this.cut();
-    this.server.close();
+    this.net.close();
   }
 }
 
@@ -176,35 +152,21 @@ test('SIGHUP while one run awaits its job_stored and the next runs: the worker f
  */
 class ReportStall {
   private armed = false;
-  private held: string[] | null = null;
-  private rest = '';
-  private up: net.Socket | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  readonly server: net.Server;
+  private held: (() => void)[] | null = null;
+  readonly net: LoopbackProxy;
 
   constructor(port: number) {
-    this.server = net.createServer((inbound) => {
-      const outbound = net.connect(port, '127.0.0.1');
-      this.up = outbound;
-      const end = () => (inbound.destroy(), outbound.destroy());
-      for (const sock of [inbound, outbound]) this.sockets.add(sock.on('error', end).on('close', end));
-      outbound.pipe(inbound);
-      inbound.on('data', (d: Buffer) => {
-        if (!this.armed) return void outbound.write(d);
-        const lines = (this.rest + d.toString('utf8')).split('\n');
-        this.rest = lines.pop()!;
-        for (const line of lines) {
-          if (this.held && !/"type":"heartbeat"/.test(line)) this.held.push(line);
-          else outbound.write(line + '\n');
-          if (!this.held && /"type":"job_requested"/.test(line)) this.held = [];
-        }
-      });
+    this.net = new LoopbackProxy(port, {
+      fromPeer: (line, send) => {
+        if (this.armed && this.held && !/"type":"heartbeat"/.test(line)) return void this.held.push(() => send(line));
+        send(line);
+        if (this.armed && !this.held && /"type":"job_requested"/.test(line)) this.held = [];
+      },
     });
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    return `127.0.0.1:${(this.server.address() as net.AddressInfo).port}`;
+  listen(): Promise<string> {
+    return this.net.listen();
   }
 
   arm(): void {
@@ -213,15 +175,12 @@ class ReportStall {
 
   release(): void {
     this.armed = false;
-    for (const line of this.held ?? []) this.up?.write(line + '\n');
-    this.up?.write(this.rest);
+    for (const send of this.held ?? []) send();
     this.held = null;
-    this.rest = '';
   }
 
   close(): void {
-    for (const sock of this.sockets) sock.destroy();
-    this.server.close();
+    this.net.close();
   }
 }
 
