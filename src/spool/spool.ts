@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, promises as fs, readFileSync, renameSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, promises as fs, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BuilderError, reason } from '../shared/errors.js';
 import { log } from '../shared/log.js';
@@ -243,35 +243,47 @@ export class Spool {
     // creation and the fsync of results/ are off the store's path, and overlap this claim).
     const jobDir = this.ensureJobDir(record.job.name);
     jobDir.catch(() => undefined);
+    // Crash safety, in two rounds of fsyncs that each run side by side:
+    //   1. the new running/<id> (so it survives a power cut before anything moves into it) and
+    //      run.json's bytes in a temp file (so the record is never torn) are independent;
+    //   2. then the queue file is renamed into running/<id>/job.json and run.json beside it,
+    //      and the queue directory (the job leaving it) and running/<id> (both renames into
+    //      it at once) are fsynced.
+    // Until the second round returns, nobody is told of the claim (the job is not sent). A
+    // rename is atomic across a crash, so the states a crash can leave are: the job still
+    // queued (with perhaps an empty running/<id>, removed at start, or a run.json alone, kept
+    // as an interrupted result while the job waits on); job.json alone in running/<id>
+    // (requeued at start, see load.ts recoverRun); or job.json with run.json (recorded as
+    // interrupted and requeued).
+    const runText = recordText(record);
+    const started = performance.now();
     // why sync: metadata steps of microseconds on the claim's path, each spared a thread-pool trip (dir-sync.ts fsyncFd).
     mkdirSync(runDir);
-    // The new directory must survive a power cut before the job moves into it.
-    await syncDir(this.path('running'));
+    const [made, written] = await Promise.allSettled([syncDir(this.path('running')), writeSynced(this.path('tmp'), runText)]);
+    const tmp = written.status === 'fulfilled' ? written.value : null;
+    const giveUp = async () => {
+      if (tmp) rmSync(tmp, { force: true });
+      await fs.rm(runDir, { recursive: true, force: true });
+    };
+    if (made.status === 'rejected' || !tmp) {
+      await giveUp();
+      throw made.status === 'rejected' ? made.reason : (written as PromiseRejectedResult).reason;
+    }
     try {
       renameSync(this.path('queue', platform, file), join(runDir, 'job.json'));
     } catch (e) {
-      await fs.rm(runDir, { recursive: true, force: true });
+      await giveUp();
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw e;
     }
-    // Crash safety of the overlap below: until the last fsync of running/<id>
-    // returns, nobody is told of the claim (the job is not sent). A rename is
-    // atomic across a crash, so the states a crash can leave are: the job still
-    // queued; job.json alone in running/<id> (requeued at start, see
-    // load.ts recoverRun); or job.json with a complete run.json (recorded as
-    // interrupted and requeued). run.json's bytes are fsynced before its rename,
-    // so it is never torn. The queue directory's fsync (the job leaving it) and
-    // run.json's own fsync are independent and run side by side; one fsync of
-    // running/<id> then makes both renames into it durable at once.
-    const runText = recordText(record);
-    const started = performance.now();
     try {
-      const [, tmp] = await Promise.all([syncDir(this.path('queue', platform)), writeSynced(this.path('tmp'), runText)]);
-      await placeSynced(tmp, join(runDir, 'run.json'));
+      renameSync(tmp, join(runDir, 'run.json'));
+      await Promise.all([syncDir(this.path('queue', platform)), syncDir(runDir)]);
     } catch (e) {
       // The run never started: the job goes back to its queue under its old name, so it is
       // neither stranded in running/ nor lost. If even that fails, job.json alone in
       // running/<id> is requeued at the next start.
+      rmSync(tmp, { force: true });
       await fs.rename(join(runDir, 'job.json'), this.path('queue', platform, file)).then(
         () => fs.rm(runDir, { recursive: true, force: true }),
         (undo: unknown) => log('error', `spool: cannot put running/${record.run_id}/job.json back to queue/${platform}/${file}: ${reason(undo)}; requeued at the next start`),
