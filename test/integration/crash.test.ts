@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { clientJson, scheduleJob, startServer, startWorker, storedResults, tempDir, waitFor } from './harness.js';
@@ -22,14 +23,27 @@ test('SIGKILL of the server keeps queued jobs in order, requeues the running one
   assert.ok(existsSync(join(dir, 'running', running.run_id)), 'the run was in progress on disk');
   // A torn write: a half-written record left in tmp/ by a crash.
   writeFileSync(join(dir, 'tmp', '999.torn.tmp'), '{"version":1,"job":{"na');
+  // What a crash in the middle of claims can leave (spool.ts claim): a new running/<id>/ the job never
+  // moved into, and one holding the run record while its job (q2) is still queued.
+  const empty = randomUUID();
+  mkdirSync(join(dir, 'running', empty));
+  const orphan = randomUUID();
+  const record = JSON.parse(readFileSync(join(dir, 'running', running.run_id, 'run.json'), 'utf8'));
+  mkdirSync(join(dir, 'running', orphan));
+  writeFileSync(join(dir, 'running', orphan, 'run.json'), JSON.stringify({ ...record, run_id: orphan, job: { ...record.job, name: 'q2' } }));
 
   server = await startServer(dir, ['--reattach-grace', '0']);
   // why the torn file by name: the new server may be writing records of its own through tmp/ already (it listens first).
   await waitFor('the torn write swept from tmp/', () => !existsSync(join(dir, 'tmp', '999.torn.tmp')));
   assert.match(server.err(), /swept torn write tmp\/999\.torn\.tmp/);
   const after = await clientJson(server.remote, ['info']);
-  assert.deepEqual(after.queues[0].jobs.map((j: { name: string }) => j.name), ['long', 'q1', 'q2', 'q3'], 'the running job is requeued first, the rest keep their order');
+  assert.deepEqual(after.queues[0].jobs.map((j: { name: string }) => j.name), ['long', 'q1', 'q2', 'q3'], 'the running job is requeued first, the rest keep their order (q2 once)');
   assert.deepEqual(readdirSync(join(dir, 'running')), []);
+  assert.deepEqual(
+    storedResults(dir, 'q2').map((r) => [r.result.run_id, r.result.outcome.kind]),
+    [[orphan, 'failed']],
+    'the claim cut short is kept as an interrupted attempt',
+  );
   const [interrupted] = storedResults(dir, 'long');
   assert.equal(interrupted!.result.run_id, running.run_id);
   assert.match(interrupted!.result.outcome.message, /interrupted/);
