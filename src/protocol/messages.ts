@@ -35,8 +35,8 @@ import type { ArtifactInfo, Job, Outcome, Period, WorkerFacts } from './types.js
      server: job_stored{run_id, error?}  (to a hello with stored_acks: once the result is
        durable; until then the worker keeps the run, and resumes it after a reconnect, so a
        result the server lost in a crash is reported again instead of the job run again)
- *   received_acks: the worker asks ahead as soon as its job begins (so the next claim overlaps
- *   the run), begins the job held ahead on job_received, and hands it back unbegun (give_back)
+ *   received_acks: the worker asks ahead once its job's process has exited (as with pipeline),
+ *   begins the job held ahead on job_received, and hands it back unbegun (give_back)
  *   when it drains; the server takes it back (take_back) for a worker that went idle meanwhile.
  *   pipeline (welcome.pipeline true): the early job_requested lets the server
  *   claim the next job while this one is reported and stored; a `job` that

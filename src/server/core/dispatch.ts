@@ -80,9 +80,9 @@ export function dispatch(state: ServerState, platform: string): Promise<void> {
 
 /**
  * A worker idle with nothing queued while another holds a job sent ahead
- * behind its current run (it asked ahead when that run began, and the run
- * may be long): that job is taken back and requeued, so the idle worker gets
- * it. Safe because a worker that takes job_received begins a job held ahead
+ * behind its current run (it asked ahead when that run's process exited,
+ * and reporting it may take long: a big artifact): that job is taken back
+ * and requeued, so the idle worker gets it. Safe because a worker that takes job_received begins a job held ahead
  * only on the job_received of its current run, which the server sends after
  * take_back (and after reading that run's job_finished, which clears `ahead`).
  */
