@@ -161,10 +161,21 @@ export function memMB(pid, field = 'VmHWM') {
   }
 }
 
+/** The fields of /proc/PID/stat after the command name (utime is [11], cutime [13]). */
+function statFields(pid) {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+}
+
 /** CPU time (user + system) of a process so far, in clock ticks. */
 export function cpuTicks(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const f = statFields(pid);
   return Number(f[11]) + Number(f[12]);
+}
+
+/** CPU clock ticks of this process's children that exited and were waited for (cutime + cstime). */
+export function childTicks() {
+  const f = statFields('self');
+  return Number(f[13]) + Number(f[14]);
 }
 
 /** Waits until a process used no CPU for `quietMs` (it has settled), up to `timeoutMs`. */

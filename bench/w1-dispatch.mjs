@@ -10,19 +10,17 @@ import { DIST, existsSync, client, median, join, node24, now, pool, row, resultJ
 /** Sizes: jobs through the spool path, jobs through the client path. */
 const SIZES = { full: { files: 2000, clients: 200 }, quick: { files: 300, clients: 60 } };
 
-export async function floor(n) {
+/** Runs of a command per second, n of them, 2 at a time: `sh -c true` (the node-spawn floor) unless told. */
+export async function floor(n, cmd = '/bin/sh', args = ['-c', 'true']) {
   const t0 = now();
-  await pool(n, 2, () => timed('/bin/sh', ['-c', 'true']));
+  await pool(n, 2, () => timed(cmd, args));
   return n / ((now() - t0) / 1000);
 }
 
 /** The floor of any client that is one Node 24 process per call: `node -e 0` of the SEA's Node, n times, 2 at a time; null without it. */
-export async function nodeStartFloor(n) {
+export function nodeStartFloor(n) {
   const bin = node24();
-  if (!bin) return null;
-  const t0 = now();
-  await pool(n, 2, () => timed(bin, ['-e', '0']));
-  return n / ((now() - t0) / 1000);
+  return bin ? floor(n, bin, ['-e', '0']) : Promise.resolve(null);
 }
 
 /** The floor with no Node at all: `xargs -P2 sh -c true`, n times (what the peers are compared with). */

@@ -5,7 +5,7 @@
 // before the lines flow; the time runs from opening the gate to the result
 // being stored.
 import { existsSync, readFileSync, statSync, openSync, closeSync } from 'node:fs';
-import { cpuTicks, join, now, rawClient, resultOf, row, runningId, spawnProgram, startServer, startWorkers, stop, tempDir, waitFor, writeFileSync, writeJobFiles } from './lib.mjs';
+import { childTicks, cpuTicks, join, now, rawClient, resultOf, row, runningId, spawnProgram, startServer, startWorkers, stop, tempDir, waitFor, writeFileSync, writeJobFiles } from './lib.mjs';
 
 async function once(lines, observers, tag) {
   const dir = tempDir();
@@ -51,19 +51,13 @@ async function once(lines, observers, tag) {
   return { ms, short, serverCpu, workerCpu, clientCpu };
 }
 
-/** CPU clock ticks of this process's children that exited and were waited for (cutime + cstime). */
-function childTicks() {
-  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  return Number(f[13]) + Number(f[14]);
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 /**
  * Runs W4 and returns its table rows. The two runs alternate, 5 pairs (3
  * quick), and the pair with the median ratio is the figure: on a shared
  * 2-core host one pair alone can move by 2x from one second to the next
- * (pairs of one session ranged 0.84x to 1.6x), so 3 pairs left the median
+ * (pairs of one session ranged 0.84x to 1.78x), so 3 pairs left the median
  * to chance.
  */
 export async function run({ quick }) {

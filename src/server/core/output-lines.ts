@@ -75,8 +75,12 @@ const STORED_HEAD = new Uint8Array(Buffer.from('{"t":'));
 
 /** Whether block[start, end) starts with `{"t":` and ends with `"}`, as a line ConsoleLog wrote does. */
 function isStored(block: Uint8Array, start: number, end: number): boolean {
-  if (end - start < 8 || block[end - 1] !== 0x7d || block[end - 2] !== 0x22) return false;
-  for (let i = 0; i < 5; i++) if (block[start + i] !== STORED_HEAD[i]) return false;
+  return end - start >= 8 && block[end - 1] === 0x7d && block[end - 2] === 0x22 && startsStored(block, start);
+}
+
+/** Whether the line at `start` begins with `{"t":`, as a line ConsoleLog wrote does. */
+function startsStored(block: Uint8Array, start: number): boolean {
+  for (let i = 0; i < STORED_HEAD.length; i++) if (block[start + i] !== STORED_HEAD[i]) return false;
   return true;
 }
 
@@ -169,8 +173,8 @@ function nextLine(src: Uint8Array, start: number): number {
 
 /** Where the text of the line at `start` begins when the line starts `{"t":<digits>,"line":"`; -1 otherwise. */
 function textStart(src: Uint8Array, start: number): number {
-  for (let k = 0; k < 5; k++) if (src[start + k] !== STORED_HEAD[k]) return -1;
-  let i = start + 5;
+  if (!startsStored(src, start)) return -1;
+  let i = start + STORED_HEAD.length;
   const digits = i;
   while (i < src.length && src[i]! >= 0x30 && src[i]! <= 0x39) i++;
   if (i === digits) return -1;

@@ -5,22 +5,24 @@ import { outputBlock, printedBlock } from '../../../src/server/core/output-lines
 
 const RUN = '0b7c2a4e-1111-2222-3333-444455556666';
 
+/** Line texts of every kind, as ConsoleLog stores them. */
+const AWKWARD = [
+  { t: 1, line: 'plain' },
+  { t: 22, line: 'quotes " and \\ backslash, tab \t, unicode é ✓ 😀, a lone \ud800' },
+  { t: 333, line: '' },
+  { t: 4444, line: '{"t":5,"line":"looks stored"}' },
+];
+/** AWKWARD stored, then a hand-edited line with its fields the other way round, and an empty line (not counted). */
+const AWKWARD_BLOCK = Buffer.from([...AWKWARD.map((c) => JSON.stringify(c)), '{"line":"by hand","t":7}', ''].join('\n') + '\n');
+/** What AWKWARD_BLOCK holds, line by line. */
+const AWKWARD_READ = [...AWKWARD, { t: 7, line: 'by hand' }];
+
 test('spliced output lines decode to exactly what parse and stringify gave, for every kind of line text', () => {
-  const lines = [
-    { t: 1, line: 'plain' },
-    { t: 22, line: 'quotes " and \\ backslash, tab \t, unicode é ✓ 😀' },
-    { t: 333, line: '' },
-    { t: 4444, line: '{"t":5,"line":"looks stored"}' },
-  ];
-  const stored = lines.map((c) => JSON.stringify(c));
-  // A hand-edited line with its fields the other way round, and an empty line (not counted).
-  stored.push('{"line":"by hand","t":7}', '');
-  const block = Buffer.from(stored.join('\n') + '\n');
-  const out = outputBlock(RUN, 10, block, 5).toString('utf8').split('\n');
+  const out = outputBlock(RUN, 10, AWKWARD_BLOCK, 5).toString('utf8').split('\n');
   assert.equal(out.pop(), '', 'every message ends with a newline');
   const msgs = out.map((l) => decodeServerMessage(l));
-  assert.deepEqual(msgs, [...lines, { t: 7, line: 'by hand' }].map((c, i) => ({ type: 'output', run_id: RUN, n: 10 + i, t: c.t, line: c.line })));
-  const later = outputBlock(RUN, 10, block, 5, 13).toString('utf8').trim().split('\n').map((l) => decodeServerMessage(l));
+  assert.deepEqual(msgs, AWKWARD_READ.map((c, i) => ({ type: 'output', run_id: RUN, n: 10 + i, t: c.t, line: c.line })));
+  const later = outputBlock(RUN, 10, AWKWARD_BLOCK, 5, 13).toString('utf8').trim().split('\n').map((l) => decodeServerMessage(l));
   assert.deepEqual(later.map((m) => (m.type === 'output' ? m.n : -1)), [13, 14], 'lines before `from` are left out');
 });
 
@@ -34,16 +36,8 @@ test('spliced output lines carry their numbers across a digit rollover, and long
 });
 
 test('printed blocks hold what observe prints from output messages, as text and as JSON, for every kind of line text', () => {
-  const lines = [
-    { t: 1, line: 'plain' },
-    { t: 22, line: 'quotes " and \\ backslash, tab \t, unicode é ✓ 😀, a lone \ud800' },
-    { t: 333, line: '' },
-    { t: 4444, line: '{"t":5,"line":"looks stored"}' },
-  ];
-  const stored = lines.map((c) => JSON.stringify(c));
-  stored.push('{"line":"by hand","t":7}', '');
-  const block = Buffer.from(stored.join('\n') + '\n');
-  const all = [...lines, { t: 7, line: 'by hand' }].map((c, i) => ({ n: 10 + i, ...c }));
+  const block = AWKWARD_BLOCK;
+  const all = AWKWARD_READ.map((c, i) => ({ n: 10 + i, ...c }));
   for (const from of [0, 12]) {
     const want = all.filter((c) => c.n >= from);
     const text = printedBlock('text', 10, block, from)!;
